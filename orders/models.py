@@ -165,6 +165,10 @@ class ProductListItem(models.Model):
         return f"{self.quantity} × {self.url}"
 
 
+def new_idempotency_key() -> str:
+    return str(uuid.uuid4())
+
+
 class InvalidTransition(Exception):
     """An order status change that the lifecycle does not allow."""
 
@@ -215,9 +219,7 @@ class Order(models.Model):
                 Status.DISCARDED,
             }
         ),
-        Status.PAYMENT_UNKNOWN: frozenset(
-            {Status.PENDING, Status.AWAITING_PAYMENT}
-        ),
+        Status.PAYMENT_UNKNOWN: frozenset({Status.PENDING, Status.AWAITING_PAYMENT}),
         Status.PENDING: frozenset(
             {
                 Status.IN_PROGRESS,
@@ -288,7 +290,7 @@ class Order(models.Model):
     # What was sent to Zinc: the exact bytes of the first request body, resent
     # unchanged on the paid retry, and the key Zinc deduplicates on.
     idempotency_key = models.CharField(
-        max_length=36, unique=True, default=uuid.uuid4, editable=False
+        max_length=36, unique=True, default=new_idempotency_key, editable=False
     )
     request_body = models.TextField(blank=True, editable=False)
     request_sent_at = models.DateTimeField(null=True, blank=True)
@@ -415,9 +417,7 @@ class Order(models.Model):
                 message=message,
                 data=data or {},
             )
-        logger.info(
-            "Order %s moved from %s to %s", self.pk, old_status, new_status
-        )
+        logger.info("Order %s moved from %s to %s", self.pk, old_status, new_status)
         return event
 
     def record_event(
@@ -653,3 +653,26 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on order {self.order_id}: {self.message}"
+
+
+# --- Background polling ------------------------------------------------------
+
+
+class PollerHeartbeat(models.Model):
+    """The single row that tracks the self-rescheduling poll chain.
+
+    Each run of the chain task updates ``beat_at``. When the beat goes stale
+    (a crashed worker, a lost queue, a deploy), the sweeper starts a new chain
+    under a new ``chain_id``; a run from an older chain sees a different id
+    and ends without re-enqueueing, so at most one chain keeps running.
+    """
+
+    SINGLETON_PK = 1
+
+    chain_id = models.CharField(max_length=36, blank=True)
+    beat_at = models.DateTimeField(null=True, blank=True)
+    chain_started_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Poll chain {self.chain_id or '(none)'}, last beat {self.beat_at}"

@@ -63,5 +63,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
 def env_url(name: str, default: str) -> str:
     value = os.environ.get(name, default).rstrip("/")
     if not value.startswith(("http://", "https://")):
-        raise ImproperlyConfigured(f"{name}={value!r} must start with http:// or https://.")
+        raise ImproperlyConfigured(
+            f"{name}={value!r} must start with http:// or https://."
+        )
     return value

@@ -185,6 +185,10 @@ POLL_PLACED_INTERVAL_SECONDS = env_int(
 POLL_MAX_AGE_SECONDS = env_int("POLL_MAX_AGE_SECONDS", 30 * 86400, minimum=1)
 POLL_BATCH_SIZE = env_int("POLL_BATCH_SIZE", 50, minimum=1)
 POLL_CHAIN_INTERVAL_SECONDS = env_int("POLL_CHAIN_INTERVAL_SECONDS", 15, minimum=1)
+# Backoff after a 5xx, timeout or unreadable answer: doubles from the base per
+# consecutive failure, up to the maximum, with random jitter.
+POLL_RETRY_BASE_SECONDS = env_int("POLL_RETRY_BASE_SECONDS", 30, minimum=1)
+POLL_RETRY_MAX_SECONDS = env_int("POLL_RETRY_MAX_SECONDS", 3600, minimum=1)
 
 # --- Background tasks -------------------------------------------------------
 TASKS_BACKEND = env_str("TASKS_BACKEND", "db")
@@ -210,10 +214,16 @@ else:
     )
 
 # --- Email ------------------------------------------------------------------
-EMAIL_BACKEND = env_str(
-    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-)
+MAILERS = {
+    "default": {
+        "BACKEND": env_str(
+            "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+        )
+    }
+}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "zincdash@localhost")
+# Absolute address of the dashboard, for links in notification emails.
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
 
 # --- Content Security Policy ------------------------------------------------
 
@@ -223,24 +233,27 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-_STRIPE_JS_ORIGIN = _origin(STRIPE_JS_URL)
-_STRIPE_API_ORIGIN = _origin(STRIPE_API_URL)
-# Real Stripe.js opens 3-D Secure pages from hooks.stripe.com in a frame.
-_STRIPE_FRAME_ORIGINS = [_STRIPE_JS_ORIGIN]
-if _STRIPE_JS_ORIGIN == "https://js.stripe.com":
-    _STRIPE_FRAME_ORIGINS.append("https://hooks.stripe.com")
+def build_csp(stripe_js_url: str, stripe_api_url: str) -> dict[str, list[str]]:
+    """Allow our own origin plus the Stripe.js, frame and API origins in use."""
+    js_origin = _origin(stripe_js_url)
+    frame_origins = [js_origin]
+    # Real Stripe.js opens 3-D Secure pages from hooks.stripe.com in a frame.
+    if js_origin == "https://js.stripe.com":
+        frame_origins.append("https://hooks.stripe.com")
+    return {
+        "default-src": [CSP.SELF],
+        "script-src": [CSP.SELF, CSP.NONCE, js_origin],
+        "style-src": [CSP.SELF, CSP.NONCE],
+        "img-src": [CSP.SELF, "data:"],
+        "connect-src": [CSP.SELF, _origin(stripe_api_url), js_origin],
+        "frame-src": frame_origins,
+        "form-action": [CSP.SELF],
+        "base-uri": [CSP.SELF],
+        "frame-ancestors": [CSP.NONE],
+    }
 
-SECURE_CSP = {
-    "default-src": [CSP.SELF],
-    "script-src": [CSP.SELF, CSP.NONCE, _STRIPE_JS_ORIGIN],
-    "style-src": [CSP.SELF, CSP.NONCE],
-    "img-src": [CSP.SELF, "data:"],
-    "connect-src": [CSP.SELF, _STRIPE_API_ORIGIN, _STRIPE_JS_ORIGIN],
-    "frame-src": _STRIPE_FRAME_ORIGINS,
-    "form-action": [CSP.SELF],
-    "base-uri": [CSP.SELF],
-    "frame-ancestors": [CSP.NONE],
-}
+
+SECURE_CSP = build_csp(STRIPE_JS_URL, STRIPE_API_URL)
 
 # --- Logging ----------------------------------------------------------------
 LOGGING = {

@@ -3,13 +3,12 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import uuid
+import orders.models
 from django.conf import settings
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,250 +17,650 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('approval_threshold_cents', models.PositiveIntegerField(blank=True, help_text='Orders whose max price is above this need approval. Empty means no approval is needed.', null=True)),
-                ('monthly_budget_cents', models.PositiveIntegerField(blank=True, help_text="Maximum amount authorised (max price plus Zinc's fee) in one calendar month. Empty means no budget.", null=True)),
-                ('over_budget_policy', models.CharField(choices=[('block', 'Block the order'), ('admin_approval', "Require a team admin's approval")], default='block', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "approval_threshold_cents",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Orders whose max price is above this need approval. Empty means no approval is needed.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "monthly_budget_cents",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Maximum amount authorised (max price plus Zinc's fee) in one calendar month. Empty means no budget.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "over_budget_policy",
+                    models.CharField(
+                        choices=[
+                            ("block", "Block the order"),
+                            ("admin_approval", "Require a team admin's approval"),
+                        ],
+                        default="block",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Address',
+            name="Address",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(blank=True, max_length=80)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('address_line1', models.CharField(max_length=200)),
-                ('address_line2', models.CharField(blank=True, max_length=200)),
-                ('city', models.CharField(max_length=100)),
-                ('state', models.CharField(blank=True, max_length=64)),
-                ('postal_code', models.CharField(max_length=20)),
-                ('country', models.CharField(default='US', max_length=2)),
-                ('phone_number', models.CharField(max_length=32)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='addresses', to='orders.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("label", models.CharField(blank=True, max_length=80)),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                ("address_line1", models.CharField(max_length=200)),
+                ("address_line2", models.CharField(blank=True, max_length=200)),
+                ("city", models.CharField(max_length=100)),
+                ("state", models.CharField(blank=True, max_length=64)),
+                ("postal_code", models.CharField(max_length=20)),
+                ("country", models.CharField(default="US", max_length=2)),
+                ("phone_number", models.CharField(max_length=32)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="addresses",
+                        to="orders.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'addresses',
-                'ordering': ['label', 'last_name', 'first_name'],
+                "verbose_name_plural": "addresses",
+                "ordering": ["label", "last_name", "first_name"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('awaiting_approval', 'Awaiting approval'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('awaiting_payment', 'Awaiting payment'), ('payment_unknown', 'Payment outcome unknown'), ('pending', 'Pending at Zinc'), ('in_progress', 'In progress at Zinc'), ('order_placed', 'Placed'), ('order_failed', 'Failed'), ('cancelled', 'Cancelled'), ('cancelled_by_retailer', 'Cancelled by retailer'), ('discarded', 'Discarded')], db_index=True, default='draft', max_length=32)),
-                ('shipping_address', models.JSONField(default=dict, help_text="Snapshot of the address in Zinc's Address shape.")),
-                ('max_price_cents', models.PositiveIntegerField(help_text="Ceiling for items, tax and shipping, in cents, excluding Zinc's fee.")),
-                ('po_number', models.CharField(blank=True, max_length=64)),
-                ('note', models.TextField(blank=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('idempotency_key', models.CharField(default=uuid.uuid4, editable=False, max_length=36, unique=True)),
-                ('request_body', models.TextField(blank=True, editable=False)),
-                ('request_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('validation_errors', models.JSONField(blank=True, default=dict, help_text="Field errors from Zinc's last 400 or 422 answer, by form field.")),
-                ('approved_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_max_price_cents', models.PositiveIntegerField(blank=True, null=True)),
-                ('zinc_order_id', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('api_key_encrypted', models.TextField(blank=True, editable=False)),
-                ('currency', models.CharField(default='usd', max_length=3)),
-                ('authorized_cents', models.PositiveIntegerField(blank=True, help_text='Amount the payer authorised: max price + fee.', null=True)),
-                ('fee_cents', models.PositiveIntegerField(blank=True, null=True)),
-                ('charged_cents', models.PositiveIntegerField(blank=True, help_text='Actual total plus fee, once known.', null=True)),
-                ('refunded_cents', models.PositiveIntegerField(blank=True, null=True)),
-                ('receipt_reference', models.CharField(blank=True, max_length=255)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('subtotal_cents', models.PositiveIntegerField(blank=True, null=True)),
-                ('tax_cents', models.PositiveIntegerField(blank=True, null=True)),
-                ('shipping_cents', models.PositiveIntegerField(blank=True, null=True)),
-                ('total_cents', models.PositiveIntegerField(blank=True, null=True)),
-                ('merchant_order_ids', models.JSONField(blank=True, default=list)),
-                ('estimated_delivery', models.DateField(blank=True, null=True)),
-                ('error_type', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('error_message', models.TextField(blank=True)),
-                ('zinc_attempts', models.PositiveIntegerField(default=0)),
-                ('zinc_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('placed_at', models.DateTimeField(blank=True, null=True)),
-                ('first_tracking_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('next_poll_at', models.DateTimeField(blank=True, null=True)),
-                ('poll_attempts', models.PositiveIntegerField(default=0)),
-                ('poll_failures', models.PositiveIntegerField(default=0)),
-                ('last_polled_at', models.DateTimeField(blank=True, null=True)),
-                ('trackable', models.BooleanField(default=True)),
-                ('poll_error', models.CharField(blank=True, max_length=255)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('address', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orders.address')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='orders.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("awaiting_approval", "Awaiting approval"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("awaiting_payment", "Awaiting payment"),
+                            ("payment_unknown", "Payment outcome unknown"),
+                            ("pending", "Pending at Zinc"),
+                            ("in_progress", "In progress at Zinc"),
+                            ("order_placed", "Placed"),
+                            ("order_failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("cancelled_by_retailer", "Cancelled by retailer"),
+                            ("discarded", "Discarded"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "shipping_address",
+                    models.JSONField(
+                        default=dict,
+                        help_text="Snapshot of the address in Zinc's Address shape.",
+                    ),
+                ),
+                (
+                    "max_price_cents",
+                    models.PositiveIntegerField(
+                        help_text="Ceiling for items, tax and shipping, in cents, excluding Zinc's fee."
+                    ),
+                ),
+                ("po_number", models.CharField(blank=True, max_length=64)),
+                ("note", models.TextField(blank=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                (
+                    "idempotency_key",
+                    models.CharField(
+                        default=orders.models.new_idempotency_key,
+                        editable=False,
+                        max_length=36,
+                        unique=True,
+                    ),
+                ),
+                ("request_body", models.TextField(blank=True, editable=False)),
+                ("request_sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "validation_errors",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Field errors from Zinc's last 400 or 422 answer, by form field.",
+                    ),
+                ),
+                ("approved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "approved_max_price_cents",
+                    models.PositiveIntegerField(blank=True, null=True),
+                ),
+                (
+                    "zinc_order_id",
+                    models.CharField(blank=True, max_length=64, null=True, unique=True),
+                ),
+                ("api_key_encrypted", models.TextField(blank=True, editable=False)),
+                ("currency", models.CharField(default="usd", max_length=3)),
+                (
+                    "authorized_cents",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Amount the payer authorised: max price + fee.",
+                        null=True,
+                    ),
+                ),
+                ("fee_cents", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "charged_cents",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Actual total plus fee, once known.",
+                        null=True,
+                    ),
+                ),
+                ("refunded_cents", models.PositiveIntegerField(blank=True, null=True)),
+                ("receipt_reference", models.CharField(blank=True, max_length=255)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                ("subtotal_cents", models.PositiveIntegerField(blank=True, null=True)),
+                ("tax_cents", models.PositiveIntegerField(blank=True, null=True)),
+                ("shipping_cents", models.PositiveIntegerField(blank=True, null=True)),
+                ("total_cents", models.PositiveIntegerField(blank=True, null=True)),
+                ("merchant_order_ids", models.JSONField(blank=True, default=list)),
+                ("estimated_delivery", models.DateField(blank=True, null=True)),
+                (
+                    "error_type",
+                    models.CharField(blank=True, db_index=True, max_length=64),
+                ),
+                ("error_message", models.TextField(blank=True)),
+                ("zinc_attempts", models.PositiveIntegerField(default=0)),
+                ("zinc_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("placed_at", models.DateTimeField(blank=True, null=True)),
+                ("first_tracking_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("next_poll_at", models.DateTimeField(blank=True, null=True)),
+                ("poll_attempts", models.PositiveIntegerField(default=0)),
+                ("poll_failures", models.PositiveIntegerField(default=0)),
+                ("last_polled_at", models.DateTimeField(blank=True, null=True)),
+                ("trackable", models.BooleanField(default=True)),
+                ("poll_error", models.CharField(blank=True, max_length=255)),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "address",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="orders.address",
+                    ),
+                ),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="orders.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ProductList',
+            name="ProductList",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='product_lists', to='orders.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="product_lists",
+                        to="orders.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ProductListItem',
+            name="ProductListItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=2000)),
-                ('quantity', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)])),
-                ('variants', models.JSONField(blank=True, default=list)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('product_list', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='orders.productlist')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("url", models.URLField(max_length=2000)),
+                (
+                    "quantity",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                ("variants", models.JSONField(blank=True, default=list)),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "product_list",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="orders.productlist",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
+                "ordering": ["position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('requester', 'Requester'), ('approver', 'Approver'), ('admin', 'Admin')], default='requester', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='orders.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("requester", "Requester"),
+                            ("approver", "Approver"),
+                            ("admin", "Admin"),
+                        ],
+                        default="requester",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="orders.team",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TrackingNumber',
+            name="TrackingNumber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('zinc_id', models.CharField(max_length=64)),
-                ('carrier', models.CharField(max_length=32)),
-                ('tracking_number', models.CharField(max_length=128)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('in_transit', 'In transit'), ('delivered', 'Delivered')], default='pending', max_length=20)),
-                ('checkpoints', models.JSONField(blank=True, default=list)),
-                ('zinc_created_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tracking_numbers', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("zinc_id", models.CharField(max_length=64)),
+                ("carrier", models.CharField(max_length=32)),
+                ("tracking_number", models.CharField(max_length=128)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("in_transit", "In transit"),
+                            ("delivered", "Delivered"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("checkpoints", models.JSONField(blank=True, default=list)),
+                ("zinc_created_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tracking_numbers",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OrderEvent',
+            name="OrderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('status', 'Status change'), ('payment', 'Payment'), ('approval', 'Approval'), ('poll', 'Polling'), ('change', 'Change'), ('note', 'Note')], max_length=20)),
-                ('from_status', models.CharField(blank=True, max_length=32)),
-                ('to_status', models.CharField(blank=True, max_length=32)),
-                ('message', models.TextField(blank=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("status", "Status change"),
+                            ("payment", "Payment"),
+                            ("approval", "Approval"),
+                            ("poll", "Polling"),
+                            ("change", "Change"),
+                            ("note", "Note"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("from_status", models.CharField(blank=True, max_length=32)),
+                ("to_status", models.CharField(blank=True, max_length=32)),
+                ("message", models.TextField(blank=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['order', 'created_at'], name='event_order')],
+                "ordering": ["created_at", "id"],
+                "indexes": [
+                    models.Index(fields=["order", "created_at"], name="event_order")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OrderItem',
+            name="OrderItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=2000)),
-                ('quantity', models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)])),
-                ('variants', models.JSONField(blank=True, default=list)),
-                ('retailer', models.CharField(blank=True, db_index=True, max_length=40)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('zinc_item_id', models.CharField(blank=True, max_length=64)),
-                ('zinc_status', models.CharField(blank=True, max_length=20)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("url", models.URLField(max_length=2000)),
+                (
+                    "quantity",
+                    models.PositiveSmallIntegerField(
+                        default=1,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                ("variants", models.JSONField(blank=True, default=list)),
+                (
+                    "retailer",
+                    models.CharField(blank=True, db_index=True, max_length=40),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("zinc_item_id", models.CharField(blank=True, max_length=64)),
+                ("zinc_status", models.CharField(blank=True, max_length=20)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="items",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
-                'indexes': [models.Index(fields=['url'], name='order_item_url')],
+                "ordering": ["position", "id"],
+                "indexes": [models.Index(fields=["url"], name="order_item_url")],
             },
         ),
         migrations.CreateModel(
-            name='PaymentAttempt',
+            name="PaymentAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('challenge_id', models.CharField(max_length=255)),
-                ('method', models.CharField(max_length=32)),
-                ('intent', models.CharField(max_length=32)),
-                ('realm', models.CharField(max_length=255)),
-                ('www_authenticate', models.TextField()),
-                ('amount', models.BigIntegerField(help_text="Amount in the method's base units.")),
-                ('currency', models.CharField(max_length=64)),
-                ('decimals', models.PositiveSmallIntegerField(default=2)),
-                ('network_id', models.CharField(blank=True, max_length=255)),
-                ('recipient', models.CharField(blank=True, max_length=255)),
-                ('payment_method_types', models.JSONField(blank=True, default=list)),
-                ('description', models.TextField(blank=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('state', models.CharField(choices=[('offered', 'Offered'), ('settling', 'Settling'), ('action_required', 'Action required'), ('succeeded', 'Succeeded'), ('declined', 'Declined'), ('expired', 'Expired'), ('superseded', 'Superseded'), ('unknown', 'Outcome unknown'), ('failed', 'Failed')], db_index=True, default='offered', max_length=20)),
-                ('spt_encrypted', models.TextField(blank=True, editable=False)),
-                ('failure_code', models.CharField(blank=True, max_length=64)),
-                ('failure_message', models.TextField(blank=True)),
-                ('receipt_reference', models.CharField(blank=True, max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payment_attempts', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("challenge_id", models.CharField(max_length=255)),
+                ("method", models.CharField(max_length=32)),
+                ("intent", models.CharField(max_length=32)),
+                ("realm", models.CharField(max_length=255)),
+                ("www_authenticate", models.TextField()),
+                (
+                    "amount",
+                    models.BigIntegerField(
+                        help_text="Amount in the method's base units."
+                    ),
+                ),
+                ("currency", models.CharField(max_length=64)),
+                ("decimals", models.PositiveSmallIntegerField(default=2)),
+                ("network_id", models.CharField(blank=True, max_length=255)),
+                ("recipient", models.CharField(blank=True, max_length=255)),
+                ("payment_method_types", models.JSONField(blank=True, default=list)),
+                ("description", models.TextField(blank=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("offered", "Offered"),
+                            ("settling", "Settling"),
+                            ("action_required", "Action required"),
+                            ("succeeded", "Succeeded"),
+                            ("declined", "Declined"),
+                            ("expired", "Expired"),
+                            ("superseded", "Superseded"),
+                            ("unknown", "Outcome unknown"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="offered",
+                        max_length=20,
+                    ),
+                ),
+                ("spt_encrypted", models.TextField(blank=True, editable=False)),
+                ("failure_code", models.CharField(blank=True, max_length=64)),
+                ("failure_message", models.TextField(blank=True)),
+                ("receipt_reference", models.CharField(blank=True, max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="payment_attempts",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('order', 'challenge_id'), name='unique_challenge_per_order')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("order", "challenge_id"),
+                        name="unique_challenge_per_order",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='productlist',
-            constraint=models.UniqueConstraint(fields=('team', 'name'), name='unique_product_list_name'),
+            model_name="productlist",
+            constraint=models.UniqueConstraint(
+                fields=("team", "name"), name="unique_product_list_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['team', '-created_at'], name='order_team_created'),
+            model_name="order",
+            index=models.Index(
+                fields=["team", "-created_at"], name="order_team_created"
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', '-created_at'], name='order_status_created'),
+            model_name="order",
+            index=models.Index(
+                fields=["status", "-created_at"], name="order_status_created"
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('next_poll_at__isnull', False)), fields=['next_poll_at'], name='order_next_poll'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("next_poll_at__isnull", False)),
+                fields=["next_poll_at"],
+                name="order_next_poll",
+            ),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['po_number'], name='order_po_number'),
+            model_name="order",
+            index=models.Index(fields=["po_number"], name="order_po_number"),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'team'), name='unique_membership'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "team"), name="unique_membership"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trackingnumber',
-            constraint=models.UniqueConstraint(fields=('order', 'zinc_id'), name='unique_tracking_per_order'),
+            model_name="trackingnumber",
+            constraint=models.UniqueConstraint(
+                fields=("order", "zinc_id"), name="unique_tracking_per_order"
+            ),
         ),
     ]
