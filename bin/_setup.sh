@@ -7,9 +7,9 @@ cd "$ROOT"
 
 find_python() {
   local candidate
-  for candidate in "${PYTHON:-}" python3.13 python3.12 \
-      "$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python \
-      "$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python python3; do
+  for candidate in "${PYTHON:-}" python3.12 \
+      "$(pyenv root 2>/dev/null)"/versions/3.12*/bin/python python3.13 \
+      "$(pyenv root 2>/dev/null)"/versions/3.13*/bin/python python3; do
     [ -n "$candidate" ] || continue
     command -v "$candidate" >/dev/null 2>&1 || [ -x "$candidate" ] || continue
     if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then

@@ -10,6 +10,7 @@ import uuid
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.urls import reverse
@@ -364,6 +365,17 @@ class Order(models.Model):
                 condition=models.Q(next_poll_at__isnull=False),
             ),
             models.Index(fields=["po_number"], name="order_po_number"),
+            # Spend reports and the budget check select paid orders by month.
+            models.Index(
+                fields=["team", "paid_at"],
+                name="order_team_paid",
+                condition=models.Q(paid_at__isnull=False),
+            ),
+            models.Index(
+                fields=["paid_at"],
+                name="order_paid_at",
+                condition=models.Q(paid_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -388,6 +400,9 @@ class Order(models.Model):
     ) -> "OrderEvent":
         """Move the order to ``new_status``, save ``changes`` and log an event.
 
+        The event goes to the order's timeline (OrderEvent) and to the audit
+        log, with the changed fields' values before and after.
+
         The update is conditional on the status read earlier, so when two
         processes race, exactly one wins and the other gets StaleOrder.
         """
@@ -398,6 +413,9 @@ class Order(models.Model):
             )
         now = timezone.now()
         fields = {"status": new_status, "updated_at": now, **changes}
+        before = {
+            name: getattr(self, self._meta.get_field(name).attname) for name in fields
+        }
         with transaction.atomic():
             updated = Order.objects.filter(pk=self.pk, status=old_status).update(
                 **fields
@@ -408,6 +426,10 @@ class Order(models.Model):
                 )
             for name, value in fields.items():
                 setattr(self, name, value)
+            # Imported here because orders.audit imports this module.
+            from orders import audit
+
+            audit.record_transition(self, actor=actor, before=before, after=fields)
             event = OrderEvent.objects.create(
                 order=self,
                 kind=OrderEvent.Kind.STATUS,
@@ -676,3 +698,113 @@ class PollerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"Poll chain {self.chain_id or '(none)'}, last beat {self.beat_at}"
+
+
+# --- approvals and audit -------------------------------------------------------
+#
+# The audit log is a model of our own rather than django-simple-history, for
+# four reasons. One table serves "what happened to this team, order or member"
+# across every object type with one indexed query. Its rows are business
+# actions (approve, reject, payment, member changes), which row snapshots
+# cannot express. No history table is needed per audited model. And
+# django-simple-history 3.13.0 declares support up to Django 6.0 only, while
+# this project runs 6.1. The rows are written by the services that make the
+# change (see orders.audit), never by signals, so the actor is always known.
+
+
+class Approval(models.Model):
+    """One approver's decision on an order. Rows are only ever added."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="approvals")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    max_price_cents = models.PositiveIntegerField(
+        help_text="The order's max price when the decision was made, in cents."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_decision_display()} order {self.order_id} by {self.decided_by}"
+        )
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("An approval decision cannot be changed once recorded.")
+        super().save(*args, **kwargs)
+
+
+class AuditEntry(models.Model):
+    """One audited action: actor, object, time, and changed values before and after."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        CHANGE = "change", "Changed"
+        DELETE = "delete", "Deleted"
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+        PAYMENT = "payment", "Payment"
+        STATUS = "status", "Status change"
+        MEMBER_ADD = "member_add", "Member added"
+        MEMBER_CHANGE = "member_change", "Member role changed"
+        MEMBER_REMOVE = "member_remove", "Member removed"
+        POLICY_CHANGE = "policy_change", "Policy changed"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for changes made by the system, such as the poller.",
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    # The model's label ("orders.order") and primary key, so that entries
+    # outlive the object they describe.
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    changes = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text="Changed fields as {field: [before, after]}.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [
+            models.Index(fields=["team", "created_at"], name="audit_team_created"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_repr}"
+
+    @property
+    def change_rows(self) -> list[tuple[str, Any, Any]]:
+        """The changes as (field, before, after), sorted by field, for templates.
+
+        Templates cannot loop over ``changes.items`` because a changed field
+        named "items" would shadow the dict method.
+        """
+        return [(name, pair[0], pair[1]) for name, pair in sorted(self.changes.items())]

@@ -132,7 +132,8 @@ def parse_challenge(raw: str) -> OfferedChallenge:
         decimals=_DECIMALS_BY_METHOD.get(challenge.method, 2),
         expires_at=parse_expires(challenge.expires) if challenge.expires else None,
         description=challenge.description or "",
-        network_id=str(details.get("networkId") or ""),
+        # Stripe names the seller profile; Tempo names the chain.
+        network_id=str(details.get("networkId") or details.get("chainId") or ""),
         recipient=str(request.get("recipient") or ""),
         payment_method_types=tuple(types),
         request=request,

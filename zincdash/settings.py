@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "orders",
+    "reports",
 ]
 
 MIDDLEWARE = [
