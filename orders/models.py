@@ -476,8 +476,11 @@ class Order(models.Model):
 
     @property
     def is_open(self) -> bool:
-        """True while the order is at Zinc and still being polled."""
-        return self.status in self.AT_ZINC and self.next_poll_at is not None
+        """True while the poller still checks the order with Zinc."""
+        checked = (
+            self.status in self.AT_ZINC or self.status == self.Status.PAYMENT_UNKNOWN
+        )
+        return checked and self.next_poll_at is not None
 
     # --- secrets ------------------------------------------------------------
 

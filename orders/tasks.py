@@ -61,12 +61,8 @@ def poll_due_orders(chain_id: str = "") -> dict[str, Any]:
 @task()
 def poll_order_now(order_id: int) -> dict[str, Any]:
     """Poll one order at once, for the order page's Refresh now button."""
-    if not refresh.claim_order(order_id):
-        return {"order_id": order_id, "outcome": "not_polled"}
-    with ZincClient() as client:
-        result = refresh.poll_order_by_id(order_id, client)
-    outcome = result.outcome if result else "missing"
-    return {"order_id": order_id, "outcome": outcome}
+    result = refresh.poll_now(order_id)
+    return {"order_id": order_id, "outcome": result.outcome if result else "not_polled"}
 
 
 def ensure_poll_chain() -> str | None:

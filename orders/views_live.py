@@ -17,7 +17,7 @@ from django_htmx.http import HttpResponseStopPolling
 from orders import access
 from orders.advice import advice_for_error
 from orders.models import Order
-from orders.tasks import poll_order_now
+from orders.services import refresh
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +52,10 @@ def order_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_refresh(request: HttpRequest, pk: int) -> HttpResponse:
     order = access.get_order(request, pk)
-    requested = order.is_open
-    if requested:
-        poll_order_now.enqueue(order.pk)
+    if order.is_open:
         logger.info("User %s asked to refresh order %s now", request.user.pk, order.pk)
+        refresh.poll_now(order.pk)
+        order.refresh_from_db()
     if not request.htmx:
         return redirect(order)
-    return render(
-        request, STATUS_PARTIAL, status_context(order, refresh_requested=requested)
-    )
+    return render(request, STATUS_PARTIAL, status_context(order))

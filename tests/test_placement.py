@@ -6,6 +6,7 @@ import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import timezone
 
 from orders.models import (
     Address,
@@ -14,7 +15,7 @@ from orders.models import (
     PaymentAttempt,
     Team,
 )
-from orders.services import placement
+from orders.services import placement, refresh
 from orders.zinc import ZincClient, ZincError, parse_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -407,3 +408,24 @@ def test_scenario_reaches_documented_state(
         assert refunded == 10_000 - total
     else:
         assert refunded == 10_100
+
+
+def test_poller_reconciles_unknown_outcome(sandbox, make_order, user):
+    order = make_order()
+    placement.submit_order(order, actor=user)
+    attempt = _stripe_attempt(order)
+    sandbox.add_fault(target="create_order", kind="drop_after_commit", count=1)
+    placement.settle_payment(order, attempt.pk, "pm_card_visa", actor=user)
+    order.refresh_from_db()
+    assert order.is_open is True
+    Order.objects.filter(pk=order.pk).update(next_poll_at=timezone.now())
+
+    result = refresh.poll_now(order.pk)
+
+    order.refresh_from_db()
+    assert result is not None
+    assert result.outcome == "reconciled"
+    assert order.status == Order.Status.PENDING
+    assert order.trackable is False
+    assert order.next_poll_at is None
+    assert len(sandbox.ledger(order.idempotency_key)["charges"]) == 1

@@ -7,9 +7,10 @@ from django.tasks import default_task_backend
 from django.urls import reverse
 from django.utils import timezone
 
-from orders.models import Order, TrackingNumber
+from orders.models import Membership, Order, TrackingNumber
 from tests import conftest_ui
 from tests.conftest_ui import HTMX_HEADERS, create_order
+from tests.poller_helpers import make_paid_order, make_requester
 
 # The view fixtures live in tests/conftest_ui.py; pytest finds fixtures by
 # module-level name.
@@ -121,30 +122,44 @@ def test_status_of_other_team_order_is_404(client, outsider, open_order):
     assert response.status_code == 404
 
 
-def test_refresh_now_enqueues_poll(member_client, open_order):
-    response = member_client.post(refresh_url(open_order), **HTMX_HEADERS)
+@pytest.mark.django_db(transaction=True)
+def test_refresh_now_polls_at_once(sandbox, client):
+    requester = make_requester()
+    order = make_paid_order(requester)
+    Membership.objects.create(user=requester, team=order.team)
+    client.force_login(requester)
+    sandbox.advance(60 * 3)
 
-    results = default_task_backend.results
+    response = client.post(refresh_url(order), **HTMX_HEADERS)
+
+    order.refresh_from_db()
     assert response.status_code == 200
-    assert "Checking with Zinc" in response.text
-    assert len(results) == 1
-    assert results[0].task.name == "poll_order_now"
-    assert results[0].args == [open_order.pk]
+    assert order.status == Status.ORDER_PLACED
+    assert order.tracking_numbers.count() == 1
+    assert "ZINC_TEST_" in response.text
+    assert default_task_backend.results == []
 
 
-def test_refresh_now_without_htmx_redirects(member_client, open_order):
-    response = member_client.post(refresh_url(open_order))
+@pytest.mark.django_db(transaction=True)
+def test_refresh_now_without_htmx_redirects(sandbox, client):
+    requester = make_requester()
+    order = make_paid_order(requester)
+    Membership.objects.create(user=requester, team=order.team)
+    client.force_login(requester)
+    sandbox.advance(60)
 
+    response = client.post(refresh_url(order))
+
+    order.refresh_from_db()
     assert response.status_code == 302
-    assert response["Location"] == open_order.get_absolute_url()
-    assert len(default_task_backend.results) == 1
+    assert response["Location"] == order.get_absolute_url()
+    assert order.status == Status.IN_PROGRESS
 
 
 def test_refresh_now_on_final_order_does_nothing(member_client, failed_order):
     response = member_client.post(refresh_url(failed_order), **HTMX_HEADERS)
 
     assert response.status_code == 200
-    assert "Checking with Zinc" not in response.text
     assert default_task_backend.results == []
 
 

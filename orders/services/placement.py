@@ -554,6 +554,9 @@ def _mark_unknown(
             message="The paid request was sent but no answer arrived, so the "
             "payment's outcome is unknown. It will not be paid again "
             "automatically.",
+            # The poller then asks Zinc whether it holds the order.
+            next_poll_at=timezone.now()
+            + timedelta(seconds=settings.POLL_OPEN_INTERVAL_SECONDS),
         )
     except StaleOrder:
         order.refresh_from_db()
@@ -729,6 +732,7 @@ def reconcile_unknown(order: Order, *, actor: Any) -> SettleResult:
             authorized_cents=attempt.amount if attempt else None,
             paid_at=timezone.now(),
             trackable=False,
+            next_poll_at=None,
             poll_error="The order key was lost with the connection; this order "
             "cannot be tracked from ZincDash.",
         )
@@ -744,6 +748,7 @@ def reconcile_unknown(order: Order, *, actor: Any) -> SettleResult:
             actor=actor,
             message="Zinc has no order for this key: the lost payment did not "
             "go through. The order can be paid again.",
+            next_poll_at=None,
         )
         stored = _store_challenges(
             order, order.request_body.encode(), response, actor=actor

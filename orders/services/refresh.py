@@ -35,6 +35,7 @@ from orders.models import (
     StaleOrder,
     TrackingNumber,
 )
+from orders.services import placement
 from orders.zinc import (
     OrderResponse,
     ZincClient,
@@ -52,8 +53,9 @@ STOP_STATUSES = frozenset(
     {Status.ORDER_FAILED, Status.CANCELLED, Status.CANCELLED_BY_RETAILER}
 )
 OPEN_STATUSES = frozenset({Status.PENDING, Status.IN_PROGRESS})
-# Statuses in which an order may still be polled.
-POLLED_STATUSES = OPEN_STATUSES | {Status.ORDER_PLACED}
+# Statuses in which an order may still be polled. An order whose payment
+# outcome is unknown is "polled" by asking Zinc whether it holds the order.
+POLLED_STATUSES = OPEN_STATUSES | {Status.ORDER_PLACED, Status.PAYMENT_UNKNOWN}
 # Statuses that end with a full refund of the authorised amount.
 REFUNDED_STATUSES = STOP_STATUSES
 # A 404 may be Zinc's replication lag right after payment, so it is retried
@@ -158,6 +160,8 @@ def poll_order(
 ) -> PollResult:
     """Fetch ``order`` from Zinc, apply the response and schedule the next poll."""
     now = now or timezone.now()
+    if order.status == Status.PAYMENT_UNKNOWN:
+        return _reconcile(order, now)
     api_key = order.get_api_key()
     if not order.zinc_order_id or not api_key:
         message = "This order has no Zinc order id or API key, so it cannot be checked."
@@ -194,6 +198,29 @@ def poll_order(
     return _back_off(
         order, now, f"Zinc returned HTTP {response.status_code} ({error.code})"
     )
+
+
+def poll_now(order_id: int) -> PollResult | None:
+    """Claim one order and poll it at once; None when it is not being polled."""
+    if not claim_order(order_id):
+        return None
+    with ZincClient() as client:
+        return poll_order_by_id(order_id, client)
+
+
+def _reconcile(order: Order, now: datetime) -> PollResult:
+    """Ask Zinc whether it holds an order whose payment outcome is unknown.
+
+    This never pays: a 409 marks the order paid but untrackable, a 402 returns
+    it to awaiting payment, anything else is retried with backoff.
+    """
+    result = placement.reconcile_unknown(order, actor=None)
+    order.refresh_from_db()
+    if result.outcome == "unknown":
+        return _back_off(order, now, result.message)
+    _save_schedule(order, next_poll_at=None, last_polled_at=now, poll_failures=0)
+    logger.info("Order %s reconciled: %s", order.pk, result.outcome)
+    return _result(order, "reconciled")
 
 
 def poll_order_by_id(order_id: int, client: ZincClient) -> PollResult | None:
