@@ -26,7 +26,10 @@ logger = logging.getLogger(__name__)
 # --- money -------------------------------------------------------------------
 
 # Digits with optional thousands separators ("1,200") or none ("1200").
-_DOLLARS_RE = re.compile(r"^(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?$")
+# re.ASCII keeps \d to 0-9, so "٥٠" or full-width digits are not read as 50.
+_DOLLARS_RE = re.compile(
+    r"^(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?$", re.ASCII
+)
 # Order.max_price_cents is a PositiveIntegerField, a signed 32-bit column.
 MAX_PRICE_LIMIT_CENTS = 2_147_483_647
 

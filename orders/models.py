@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders import crypto
-from orders.retailers import retailer_for_url
+from orders.retailers import retailer_for_url, retailer_name
 
 logger = logging.getLogger(__name__)
 
@@ -482,6 +482,11 @@ class Order(models.Model):
         )
         return checked and self.next_poll_at is not None
 
+    @property
+    def version(self) -> str:
+        """Token that changes with every save, so a form can detect a stale page."""
+        return self.updated_at.isoformat()
+
     # --- secrets ------------------------------------------------------------
 
     def set_api_key(self, api_key: str) -> None:
@@ -524,6 +529,10 @@ class OrderItem(models.Model):
             retailer = retailer_for_url(self.url)
             self.retailer = retailer.code if retailer else ""
         super().save(*args, **kwargs)
+
+    @property
+    def retailer_name(self) -> str:
+        return retailer_name(self.retailer)
 
     def to_zinc(self) -> dict[str, Any]:
         product: dict[str, Any] = {"url": self.url, "quantity": self.quantity}

@@ -100,6 +100,15 @@ def parse_challenge(raw: str) -> OfferedChallenge:
     except mpp.ParseError as exc:
         raise ChallengeError(f"malformed Payment challenge: {exc}") from None
 
+    # Limits of the columns that store a challenge (orders.PaymentAttempt).
+    for name, value, limit in (
+        ("id", challenge.id, 255),
+        ("realm", challenge.realm, 255),
+        ("method", challenge.method, 32),
+        ("intent", challenge.intent, 32),
+    ):
+        if len(value) > limit:
+            raise ChallengeError(f"challenge {name} is over {limit} characters")
     request = challenge.request
     if not isinstance(request, dict):
         raise ChallengeError("challenge request is not a JSON object")
@@ -107,11 +116,16 @@ def parse_challenge(raw: str) -> OfferedChallenge:
     if not isinstance(raw_amount, str) or not _AMOUNT_RE.match(raw_amount):
         raise ChallengeError("challenge amount is missing or not a whole number")
     currency = request.get("currency")
-    if not isinstance(currency, str) or not currency:
-        raise ChallengeError("challenge currency is missing")
+    if not isinstance(currency, str) or not currency or len(currency) > 64:
+        raise ChallengeError("challenge currency is missing or over 64 characters")
 
     details = request.get("methodDetails")
     details = details if isinstance(details, dict) else {}
+    for key in ("networkId", "chainId"):
+        if len(str(details.get(key) or "")) > 255:
+            raise ChallengeError(f"challenge {key} is over 255 characters")
+    if len(str(request.get("recipient") or "")) > 255:
+        raise ChallengeError("challenge recipient is over 255 characters")
     types = details.get("paymentMethodTypes") or []
     if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
         raise ChallengeError("challenge paymentMethodTypes is not a list of strings")

@@ -40,6 +40,17 @@ SUPPORTED_RETAILERS = sorted(
 )
 
 
+_RETAILERS_BY_CODE = {
+    retailer.code: retailer for retailer in _RETAILERS_BY_HOST.values()
+}
+
+
+def retailer_name(code: str) -> str:
+    """Return the display name for a retailer code, or the code itself."""
+    retailer = _RETAILERS_BY_CODE.get(code)
+    return retailer.name if retailer else code
+
+
 def retailer_for_url(url: str) -> Retailer | None:
     """Return the retailer that sells at ``url``, or None for an unknown host."""
     host = (urlsplit(url.strip()).hostname or "").lower()

@@ -117,11 +117,17 @@ def _decide(request: HttpRequest, pk: int, *, approve: bool) -> HttpResponse:
         error = ApprovalError(" ".join(form.errors["comment"]))
         return _decision_failed(request, order, form, error)
     comment = form.cleaned_data["comment"]
+    # The version of the order the approver saw; a stale one is refused.
+    seen_version = request.POST.get("version") or None
     try:
         if approve:
-            approvals.approve(order, actor=request.user, comment=comment)
+            approvals.approve(
+                order, actor=request.user, comment=comment, seen_version=seen_version
+            )
         else:
-            approvals.reject(order, actor=request.user, comment=comment)
+            approvals.reject(
+                order, actor=request.user, comment=comment, seen_version=seen_version
+            )
     except ApprovalError as error:
         return _decision_failed(request, order, form, error)
     verb = "Approved" if approve else "Rejected"

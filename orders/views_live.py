@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseClientRefresh, HttpResponseStopPolling
 
 from orders import access
 from orders.advice import advice_for_error
@@ -40,6 +40,11 @@ def status_context(order: Order, **extra: Any) -> dict[str, Any]:
 @require_GET
 def order_status(request: HttpRequest, pk: int) -> HttpResponse:
     order = access.get_order(request, pk)
+    shown_version = request.GET.get("version")
+    if shown_version and shown_version != order.version:
+        # The amounts, history and approval cards outside the status section
+        # changed too, so reload the whole page once.
+        return HttpResponseClientRefresh()
     response = render(request, STATUS_PARTIAL, status_context(order))
     if order.is_open:
         return response
@@ -52,10 +57,13 @@ def order_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def order_refresh(request: HttpRequest, pk: int) -> HttpResponse:
     order = access.get_order(request, pk)
+    shown_version = order.version
     if order.is_open:
         logger.info("User %s asked to refresh order %s now", request.user.pk, order.pk)
         refresh.poll_now(order.pk)
         order.refresh_from_db()
     if not request.htmx:
         return redirect(order)
+    if order.version != shown_version:
+        return HttpResponseClientRefresh()
     return render(request, STATUS_PARTIAL, status_context(order))

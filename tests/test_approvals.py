@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
@@ -736,7 +737,7 @@ def test_queue_shows_waiting_order(
     assert row["decision"].needs_approval is True
     body = response.content.decode()
     assert "$251.00" in body
-    assert "$123.45 paid" in body
+    assert "$123.45 authorised" in body
     assert "1 Market St" in body
     assert SHOP + "test-success" in body
 
@@ -1007,3 +1008,57 @@ def test_last_admin_demotion_view(team, people, client_for):
     assert response.status_code == 400
     membership.refresh_from_db()
     assert membership.role == Role.ADMIN
+
+
+def test_approve_rejects_stale_page(make_order, people, address):
+    order = make_order(25_000)
+    approvals.request_approval_or_submit(order, actor=people["requester"])
+    approver = Client()
+    approver.force_login(people["approver"])
+    page = approver.get(f"/orders/{order.pk}/")
+    assert "$250.00" in page.content.decode()
+    seen_version = Order.objects.get(pk=order.pk).version
+
+    # Before the approver clicks, the requester raises the max price to $4,000
+    # and sends the order for approval again.
+    requester = Client()
+    requester.force_login(people["requester"])
+    edited = requester.post(
+        f"/orders/{order.pk}/edit/",
+        {
+            "address": str(address.pk),
+            "max_price": "4000.00",
+            "po_number": "",
+            "note": "",
+            "item_url": SHOP + "test-success",
+            "item_quantity": "1",
+            "item_variants": "",
+        },
+    )
+    assert edited.status_code == 302
+    requester.post(f"/orders/{order.pk}/submit/")
+
+    response = approver.post(
+        f"/orders/{order.pk}/approve/", {"comment": "ok", "version": seen_version}
+    )
+
+    order.refresh_from_db()
+    assert response.status_code == 409
+    assert "changed after you opened it" in response.content.decode()
+    assert order.status == Order.Status.AWAITING_APPROVAL
+    assert order.approved_max_price_cents is None
+
+
+def test_decision_pages_carry_order_version(make_order, people):
+    order = make_order(25_000)
+    approvals.request_approval_or_submit(order, actor=people["requester"])
+    order.refresh_from_db()
+    approver = Client()
+    approver.force_login(people["approver"])
+
+    detail = approver.get(f"/orders/{order.pk}/").content.decode()
+    queue = approver.get("/approvals/").content.decode()
+
+    hidden = f'name="version" value="{order.version}"'
+    assert hidden in detail
+    assert hidden in queue

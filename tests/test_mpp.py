@@ -247,3 +247,20 @@ def test_receipt_is_read():
 def test_malformed_receipt_is_rejected():
     with pytest.raises(codec.ChallengeError, match="Payment-Receipt"):
         codec.parse_receipt(_b64({"status": "failed"}))
+
+
+def test_overlong_challenge_id_is_rejected():
+    header = (
+        f'Payment id="{"x" * 300}", realm="api.zinc.com", method="stripe", '
+        f'intent="charge", request="{_b64(STRIPE_REQUEST)}"'
+    )
+
+    with pytest.raises(codec.ChallengeError, match="id is over 255"):
+        codec.parse_challenge(header)
+
+
+def test_overlong_currency_is_rejected():
+    request = {**STRIPE_REQUEST, "currency": "u" * 65}
+
+    with pytest.raises(codec.ChallengeError, match="currency"):
+        codec.parse_challenge(_header("stripe", request))

@@ -1,6 +1,7 @@
 """Placement service against the real sandbox process over loopback."""
 
 import threading
+import time
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from orders.models import (
     PaymentAttempt,
     Team,
 )
-from orders.services import placement, refresh
+from orders.services import compose, placement, refresh
 from orders.zinc import ZincClient, ZincError, parse_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -429,3 +430,53 @@ def test_poller_reconciles_unknown_outcome(sandbox, make_order, user):
     assert order.trackable is False
     assert order.next_poll_at is None
     assert len(sandbox.ledger(order.idempotency_key)["charges"]) == 1
+
+
+def test_edit_during_paid_request_is_rejected(sandbox, make_order, user, address):
+    order = make_order()
+    placement.submit_order(order, actor=user)
+    attempt = _stripe_attempt(order)
+    # Zinc holds the paid request for 3 s, then charges and creates the order.
+    sandbox.add_fault(target="create_order", kind="timeout", delay_seconds=3, count=1)
+    outcome: dict[str, object] = {}
+
+    def pay() -> None:
+        try:
+            outcome["result"] = placement.settle_payment(
+                Order.objects.get(pk=order.pk), attempt.pk, "pm_card_visa", actor=user
+            )
+        finally:
+            connection.close()
+
+    payer = threading.Thread(target=pay)
+    payer.start()
+    time.sleep(1)
+    with pytest.raises(compose.ComposeError, match="payment for this order is in"):
+        compose.update_draft(
+            Order.objects.get(pk=order.pk),
+            actor=user,
+            address=address,
+            items=[compose.ItemSpec(url=order.items.get().url)],
+            max_price_cents=4500,
+        )
+    payer.join(timeout=30)
+
+    order.refresh_from_db()
+    assert outcome["result"].outcome == "placed"
+    assert order.status == Order.Status.PENDING
+    assert order.max_price_cents == 5000
+    assert order.zinc_order_id
+    assert len(sandbox.ledger()["charges"]) == 1
+
+
+def test_challenge_for_other_intent_is_not_paid(sandbox, make_order, user):
+    order = make_order()
+    placement.submit_order(order, actor=user)
+    attempt = _stripe_attempt(order)
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(intent="session")
+
+    result = placement.settle_payment(order, attempt.pk, "pm_card_visa", actor=user)
+
+    assert result.outcome == "failed"
+    assert "session" in result.message
+    assert sandbox.ledger()["charges"] == []

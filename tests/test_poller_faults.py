@@ -264,3 +264,15 @@ def test_pending_to_cancelled_by_retailer_walks_placed(sandbox, client):
     assert order.charged_cents == 0
     assert order.refunded_cents == 5100
     assert order.next_poll_at is None
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1.5", "-3", "soon"])
+def test_retry_after_non_ascii_or_garbled_is_ignored(value):
+    assert refresh.parse_retry_after(value, timezone.now()) is None
+
+
+def test_retry_after_seconds_and_date_are_read():
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+    assert refresh.parse_retry_after("7", now) == 7.0
+    assert refresh.parse_retry_after("Fri, 04 Dec 2026 12:00:30 GMT", now) == 30.0

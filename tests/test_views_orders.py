@@ -818,3 +818,13 @@ def test_composer_load_list_without_list_shows_error(member_client, address):
     assert response.status_code == 200
     assert "Choose a product list, then add its items." in response.text
     assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("text", ["٥٠", "５０", "50.٥"])
+def test_max_price_rejects_non_ascii_digits(text):
+    from django.core.exceptions import ValidationError
+
+    from orders.forms import parse_dollars
+
+    with pytest.raises(ValidationError, match="is not a dollar amount"):
+        parse_dollars(text)

@@ -121,6 +121,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         ),
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # SQLite creates the file but not its folder, which a fresh clone lacks.
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

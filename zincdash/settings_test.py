@@ -23,8 +23,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")  # noqa: F405
     }
-    # A clean clone has no var/ yet.
-    (BASE_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
 
 # Serve static files from the finders, as runserver does, so that the live
 # server of the browser tests needs no collectstatic.

@@ -97,6 +97,12 @@ class CommentRequired(ApprovalError):
     pass
 
 
+class OrderChanged(ApprovalError):
+    """The order was edited after the approver loaded the page they decided on."""
+
+    status_code = 409
+
+
 class BudgetExceeded(ApprovalError):
     """The team's policy blocks the order because it would cross the budget."""
 
@@ -286,14 +292,27 @@ def _decide(
     return approval
 
 
-def approve(order: Order, *, actor: Any, comment: str = "") -> Approval:
+def _check_version(order: Order, seen_version: str | None) -> None:
+    if seen_version is not None and seen_version != order.version:
+        raise OrderChanged(
+            "The order changed after you opened it: its max price is now "
+            f"${order.max_price_cents / 100:,.2f}. Review it again before deciding."
+        )
+
+
+def approve(
+    order: Order, *, actor: Any, comment: str = "", seen_version: str | None = None
+) -> Approval:
     """Approve a waiting order for its current max price.
 
-    Raises NotAnApprover, SelfApprovalRefused, OrderNotAwaitingApproval,
-    BudgetExceeded when the policy now blocks the order, and
-    AdminApprovalRequired when it is over budget and the actor is no admin.
+    ``seen_version`` is the ``Order.version`` of the page the approver saw;
+    when given and stale, OrderChanged is raised. Also raises NotAnApprover,
+    SelfApprovalRefused, OrderNotAwaitingApproval, BudgetExceeded when the
+    policy now blocks the order, and AdminApprovalRequired when it is over
+    budget and the actor is no admin.
     """
     membership = _check_can_decide(order, actor)
+    _check_version(order, seen_version)
     decision = policy.evaluate(order)
     if decision.blocked:
         raise BudgetExceeded(_budget_message(decision), decision)
@@ -316,13 +335,16 @@ def approve(order: Order, *, actor: Any, comment: str = "") -> Approval:
     )
 
 
-def reject(order: Order, *, actor: Any, comment: str) -> Approval:
+def reject(
+    order: Order, *, actor: Any, comment: str, seen_version: str | None = None
+) -> Approval:
     """Reject a waiting order with a required comment that gives the reason.
 
-    Raises CommentRequired, NotAnApprover, SelfApprovalRefused and
-    OrderNotAwaitingApproval.
+    Raises CommentRequired, NotAnApprover, SelfApprovalRefused,
+    OrderNotAwaitingApproval and, for a stale ``seen_version``, OrderChanged.
     """
     _check_can_decide(order, actor)
+    _check_version(order, seen_version)
     comment = comment.strip()
     if not comment:
         raise CommentRequired(

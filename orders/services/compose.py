@@ -28,7 +28,7 @@ from orders.models import (
     Team,
 )
 from orders.retailers import retailer_for_url
-from orders.services import approvals
+from orders.services import approvals, placement
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +193,16 @@ def update_draft(
     if address.team_id != order.team_id:
         raise ComposeError("The address belongs to another team.")
     _validate(items, max_price_cents)
+    # Lock the row as the payment claim does, so that an edit and a payment
+    # of the same order never overlap.
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    if locked.status != order.status:
+        raise ComposeError("The order changed while you edited it; reload the page.")
+    if placement.payment_in_flight(locked):
+        raise ComposeError(
+            "A payment for this order is in progress, so it cannot be edited now. "
+            "The order page shows the result."
+        )
     before = _order_values(order)
     after = {
         "address": address.pk,

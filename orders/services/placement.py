@@ -221,8 +221,8 @@ def _request_challenges(order: Order, body: bytes, *, actor: Any) -> SubmitResul
     )
     return SubmitResult(
         False,
-        message=f"Zinc answered HTTP {response.status_code} ({error.code}); nothing "
-        "was charged. Try again later.",
+        message=f"Zinc responded with HTTP {response.status_code} ({error.code}); "
+        "nothing was charged. Try again later.",
     )
 
 
@@ -336,7 +336,7 @@ def settle_payment(
         )
     except stripe_payments.SptError as exc:
         logger.info(
-            "Stripe refused an SPT for order %s attempt %s: %s",
+            "Stripe rejected an SPT for order %s attempt %s: %s",
             order.pk,
             attempt.pk,
             exc.code,
@@ -404,6 +404,20 @@ def continue_after_action(order: Order, attempt_id: int, *, actor: Any) -> Settl
     return _send_paid_request(order, attempt, token.id, actor=actor)
 
 
+def payment_in_flight(order: Order) -> bool:
+    """Return True while a paid request for ``order`` may be at Zinc or be sent.
+
+    Call it inside the transaction that locks the order row, as ``_claim``
+    does, so that no payment can start between the check and the caller's
+    write.
+    """
+    abandoned = Q(
+        state=State.SETTLING, updated_at__lt=timezone.now() - SETTLING_TIMEOUT
+    )
+    in_flight = order.payment_attempts.filter(state__in=IN_FLIGHT)
+    return in_flight.exclude(abandoned).exists()
+
+
 def _claim(
     order: Order, attempt_id: int, from_states: set[str]
 ) -> PaymentAttempt | SettleResult:
@@ -418,10 +432,7 @@ def _claim(
                 "busy" if locked and locked.status in Order.AT_ZINC else "failed",
                 "This order is not waiting for payment any more.",
             )
-        in_flight = locked.payment_attempts.filter(state__in=IN_FLIGHT).exclude(
-            Q(state=State.SETTLING, updated_at__lt=now - SETTLING_TIMEOUT)
-        )
-        if in_flight.exists():
+        if payment_in_flight(locked):
             return SettleResult(
                 "busy", "A payment for this order is already in progress."
             )
@@ -451,6 +462,16 @@ def _check_payable(order: Order, attempt: PaymentAttempt) -> SettleResult | None
         return SettleResult(
             "failed", f"The {attempt.method} challenge cannot be paid by card.", attempt
         )
+    if attempt.intent != "charge":
+        # Only the one-time charge intent is understood; a session or
+        # subscription intent would authorise something else entirely.
+        _release(attempt, State.FAILED, "unsupported_intent", "")
+        return SettleResult(
+            "failed",
+            f"Zinc asked for a {attempt.intent!r} payment, which ZincDash does not "
+            "support. Nothing was paid.",
+            attempt,
+        )
     if attempt.expires_at and attempt.expires_at <= timezone.now() + EXPIRY_MARGIN:
         _release(attempt, State.EXPIRED, "expired", "The challenge expired unpaid.")
         refreshed = refresh_challenge(order, actor=None)
@@ -463,8 +484,8 @@ def _check_payable(order: Order, attempt: PaymentAttempt) -> SettleResult | None
             else refreshed.message,
             fresh,
         )
-    # The most a payer authorises is the approved max price plus Zinc's fee;
-    # a challenge asking for more is refused rather than paid.
+    # A payer authorises at most the approved max price plus Zinc's fee, so a
+    # challenge that requests more is rejected rather than paid.
     ceiling = (
         order.approved_max_price_cents or order.max_price_cents
     ) + settings.ZINC_FEE_CENTS
@@ -495,7 +516,7 @@ def _send_paid_request(
     order: Order, attempt: PaymentAttempt, spt: str, *, actor: Any
 ) -> SettleResult:
     authorization = mpp.build_credential(attempt.www_authenticate, {"spt": spt})
-    # From here on the outcome is unknown until Zinc answers.
+    # From here on the outcome is unknown until Zinc responds.
     _release(attempt, State.UNKNOWN, "", "")
     with ZincClient() as client:
         try:
@@ -551,10 +572,10 @@ def _mark_unknown(
         order.transition_to(
             Status.PAYMENT_UNKNOWN,
             actor=actor,
-            message="The paid request was sent but no answer arrived, so the "
+            message="The paid request was sent but no response arrived, so the "
             "payment's outcome is unknown. It will not be paid again "
             "automatically.",
-            # The poller then asks Zinc whether it holds the order.
+            # The poller then checks, unpaid, whether Zinc has the order.
             next_poll_at=timezone.now()
             + timedelta(seconds=settings.POLL_OPEN_INTERVAL_SECONDS),
         )
@@ -617,7 +638,6 @@ def _record_paid(
             actor=actor,
             message=f"Paid {mpp.format_amount(attempt.amount, 2)} USD; Zinc "
             "accepted the order.",
-            data={"receipt_reference": receipt_reference},
             **changes,
         )
         if zinc_order:

@@ -22,6 +22,7 @@ _SECTIONS = {
     "orders:order-list": ("order-",),
     "orders:approval-queue": ("approval-",),
     "orders:team-detail": ("team-detail", "team-member-", "team-policy"),
+    "reports:report-page": ("report-",),
 }
 
 
@@ -36,7 +37,8 @@ def nav_link(context: dict[str, Any], url_name: str, text: str) -> str:
     """Render a navigation link, marked aria-current when its section is shown."""
     request = context.get("request")
     match = getattr(request, "resolver_match", None)
-    current = match.url_name if match and match.namespace == "orders" else ""
+    namespace = url_name.split(":", 1)[0]
+    current = match.url_name if match and match.namespace == namespace else ""
     if current and _is_current(url_name, current):
         return format_html(
             '<a href="{}" aria-current="page">{}</a>', reverse(url_name), text

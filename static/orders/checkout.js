@@ -190,7 +190,7 @@
         window.location.assign(body.orderUrl || data.urls.order);
         return;
       case "declined":
-        showMessage((body.message || "The card was declined.") + " You can pay with another card.", "error");
+        showMessage(body.message || "The card was declined. Try another card.", "error");
         if (body.attempt) {
           showAttempt(body.attempt);
         }
