@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from orders.models import Order, OrderItem
@@ -103,13 +103,13 @@ def filter_orders(queryset: QuerySet[Order], form: OrderFilterForm) -> QuerySet[
 
 
 def _search_condition(search: str) -> Q:
-    matches_url = Exists(
-        OrderItem.objects.filter(order=OuterRef("pk"), url__icontains=search)
-    )
+    # One scan of the items table feeds an IN list; a correlated EXISTS would
+    # scan an order's items once per order row instead.
+    matching_orders = OrderItem.objects.filter(url__icontains=search).values("order_id")
     condition = (
         Q(zinc_order_id__iexact=search)
         | Q(po_number__icontains=search)
-        | Q(matches_url)
+        | Q(pk__in=matching_orders)
     )
     number = search.removeprefix("#")
     if number.isdigit():

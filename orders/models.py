@@ -359,6 +359,10 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["team", "-created_at"], name="order_team_created"),
             models.Index(fields=["status", "-created_at"], name="order_status_created"),
+            # The order list filters one team by status and counts the rows.
+            models.Index(
+                fields=["team", "status", "-created_at"], name="order_team_status"
+            ),
             models.Index(
                 fields=["next_poll_at"],
                 name="order_next_poll",

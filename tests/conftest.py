@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,9 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
     """The sandbox, reset, with every Zinc and Stripe URL setting aimed at it.
 
     Lifecycle steps are 60 s of sandbox time, so orders only move when a test
-    advances the sandbox clock.
+    advances the sandbox clock. After the test, the sandbox's ledger must show
+    at most one charge and one order per idempotency key, and no charge
+    without its order.
     """
     from zincdash.settings import build_csp
 
@@ -112,4 +115,14 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
         SECURE_CSP=build_csp(stripe_js_url, sandbox_process.stripe_url),
     ):
         yield sandbox_process
+    _assert_charged_at_most_once(sandbox_process.ledger())
     sandbox_process.configure(step_seconds=60, challenge_ttl_seconds=300)
+
+
+def _assert_charged_at_most_once(ledger: dict) -> None:
+    """Check, after every test that used the sandbox, that no order paid twice."""
+    charges = Counter(charge["idempotency_key"] for charge in ledger["charges"])
+    orders = Counter(order["idempotency_key"] for order in ledger["orders"])
+    assert [key for key, count in charges.items() if count > 1] == []
+    assert [key for key, count in orders.items() if count > 1] == []
+    assert set(charges) == set(orders)

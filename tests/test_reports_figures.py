@@ -250,11 +250,12 @@ def test_failures_by_error_type(data):
 def test_failures_by_retailer_with_finished_orders(data):
     rows = queries.failures_by_retailer(period())
 
-    # Amazon: orders 1, 2 and 3 finished and order 2 failed. Target: order 7
-    # failed and order 5 is still pending. Walmart: orders 3 and 4, neither
+    # Each order counts under its first item's retailer. Amazon: orders 1 and
+    # 2 finished and order 2 failed. Target: order 7 failed and order 5 is
+    # still pending. Walmart: orders 3 (first item at Walmart) and 4, neither
     # failed.
     assert rows == [
-        {"retailer": "amazon", "failed_count": 1, "finished_count": 3},
+        {"retailer": "amazon", "failed_count": 1, "finished_count": 2},
         {"retailer": "target", "failed_count": 1, "finished_count": 1},
         {"retailer": "walmart", "failed_count": 0, "finished_count": 2},
     ]

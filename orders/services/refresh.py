@@ -681,20 +681,7 @@ def _key_rejected(order: Order, now: datetime, error: ZincError) -> PollResult:
         error.status_code,
         error.code,
     )
-    with transaction.atomic():
-        _save_schedule(
-            order,
-            next_poll_at=None,
-            trackable=False,
-            last_polled_at=now,
-            poll_attempts=order.poll_attempts + 1,
-            poll_error=_truncate(message),
-        )
-        order.record_event(
-            OrderEvent.Kind.POLL,
-            message,
-            data={"http_status": error.status_code, "code": error.code},
-        )
+    _record_poll_problem(order, now, message, error, next_poll_at=None, trackable=False)
     return _result(order, "untrackable")
 
 
@@ -719,21 +706,29 @@ def _not_found(order: Order, now: datetime, error: ZincError) -> PollResult:
         failures,
         "; polling stopped" if stop else "",
     )
+    _record_poll_problem(
+        order, now, message, error, next_poll_at=next_poll_at, poll_failures=failures
+    )
+    return _result(order, "not_found")
+
+
+def _record_poll_problem(
+    order: Order, now: datetime, message: str, error: ZincError, **schedule: Any
+) -> None:
+    """Save the schedule and the error, and put the error on the timeline."""
     with transaction.atomic():
         _save_schedule(
             order,
-            next_poll_at=next_poll_at,
             last_polled_at=now,
-            poll_failures=failures,
             poll_attempts=order.poll_attempts + 1,
             poll_error=_truncate(message),
+            **schedule,
         )
         order.record_event(
             OrderEvent.Kind.POLL,
             message,
             data={"http_status": error.status_code, "code": error.code},
         )
-    return _result(order, "not_found")
 
 
 def _describe_transport(exc: ZincTransportError) -> str:

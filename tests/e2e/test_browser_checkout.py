@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from orders.models import Address, Membership, Order, PaymentAttempt, Team
+from orders.services import refresh
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -177,6 +178,30 @@ def test_declined_card_then_good_card(page: Page, live_server, sandbox, saved_ad
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert len(sandbox.ledger(order.idempotency_key)["charges"]) == 1
+
+
+def test_order_page_shows_placement_without_reload(
+    page: Page, live_server, sandbox, saved_address
+):
+    log_in(page, live_server.url)
+    compose(page, live_server.url, "test-success")
+    send_to_zinc(page)
+    pay_with(page, GOOD_CARD)
+    page.wait_for_url(re.compile(r"/orders/\d+/$"))
+    order = order_from(page)
+    expect(page.locator("#order-status")).to_contain_text("Pending at Zinc")
+
+    # Two lifecycle steps later Zinc has placed the order and the parcel
+    # shipped; the worker's poll stores that, and the page's htmx polling
+    # must show it with no action from the user.
+    sandbox.advance(60 * 3)
+    refresh.poll_now(order.pk)
+
+    status = page.locator("#order-status")
+    expect(status).to_contain_text("Placed", timeout=15_000)
+    expect(status).to_contain_text("ZINC_TEST_", timeout=15_000)
+    # The status change reloads the page once, so the amounts are current.
+    expect(page.get_by_text("$49.00", exact=True)).to_be_visible()
 
 
 def test_three_d_secure_card_is_authenticated_then_placed(

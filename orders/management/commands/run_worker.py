@@ -14,6 +14,7 @@ Arguments after ``--`` go to the underlying worker unchanged, for example
 
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -22,12 +23,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connections
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS
 
+from orders.maintenance import optimize_database
 from orders.tasks import ensure_poll_chain
 
 logger = logging.getLogger(__name__)
 
 DB_BACKEND = "django_tasks_db.DatabaseBackend"
 RQ_BACKEND = "django_tasks_rq.RQBackend"
+# The sweeper also refreshes the planner statistics this often.
+OPTIMIZE_INTERVAL_SECONDS = 3600
 
 
 class Command(BaseCommand):
@@ -58,6 +62,7 @@ class Command(BaseCommand):
                 f"TASKS backend is {backend}; set TASKS_BACKEND=db or rq."
             )
 
+        optimize_database()
         ensure_poll_chain()
         interval = options["sweep_interval"]
         if interval is None:
@@ -89,9 +94,13 @@ def start_sweeper(interval: float) -> threading.Thread:
     stop = threading.Event()
 
     def sweep() -> None:
+        last_optimized = time.monotonic()
         while not stop.wait(interval):
             try:
                 ensure_poll_chain()
+                if time.monotonic() - last_optimized >= OPTIMIZE_INTERVAL_SECONDS:
+                    optimize_database()
+                    last_optimized = time.monotonic()
             except Exception:
                 # A database or queue outage; the next sweep tries again.
                 logger.exception("Poll chain check failed")
