@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from orders import audit
 from orders.models import (
     Address,
     Approval,
@@ -32,6 +33,12 @@ from orders.models import (
 from orders.templatetags.money import cents as format_cents
 
 logger = logging.getLogger(__name__)
+
+POLICY_FIELDS = [
+    "approval_threshold_cents",
+    "monthly_budget_cents",
+    "over_budget_policy",
+]
 
 
 class ReadOnlyMixin:
@@ -70,10 +77,15 @@ class ReadOnlyMixin:
 
 
 class MembershipInline(admin.TabularInline):
+    """Members, read-only: the team page changes them, keeping the last admin."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["user", "role", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Team)
@@ -87,8 +99,21 @@ class TeamAdmin(admin.ModelAdmin):
     ]
     list_filter = ["over_budget_policy"]
     search_fields = ["name"]
-    readonly_fields = ["created_at"]
     inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Policy changes go through the team page, which audits them; a new
+        # team gets its first policy here.
+        if obj is None:
+            return ["created_at"]
+        return [*POLICY_FIELDS, "created_at"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Team, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            audit.record_create(request.user, obj, ["name", *POLICY_FIELDS])
 
     @admin.display(
         description="Approval threshold", ordering="approval_threshold_cents"
@@ -103,12 +128,32 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    """Adds members, such as a new team's first admin; changes go through the
+    team page, which refuses to demote or remove a team's last admin."""
+
     list_display = ["user", "team", "role", "created_at"]
     list_filter = ["role", "team"]
     search_fields = ["user__username", "user__email", "team__name"]
     list_select_related = ["user", "team"]
     autocomplete_fields = ["user", "team"]
     readonly_fields = ["created_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: Membership, form: Any, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        audit.record(
+            request.user,
+            AuditEntry.Action.MEMBER_ADD,
+            obj,
+            {"user": [None, obj.user.get_username()], "role": [None, obj.role]},
+        )
 
 
 # --- Saved addresses and product lists ---------------------------------------

@@ -5,18 +5,26 @@ filter_orders applies whatever the form validated and ignores invalid fields.
 """
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from orders.models import Order, OrderItem
 
 logger = logging.getLogger(__name__)
+
+
+# The filters add a day to the end date; 9999-12-31 would overflow Python's
+# date type.
+LAST_FILTER_DATE = MaxValueValidator(
+    date(9998, 12, 31), message="Enter a date before 9999."
+)
 
 
 class OrderFilterForm(forms.Form):
@@ -35,12 +43,14 @@ class OrderFilterForm(forms.Form):
     created_from = forms.DateField(
         label="Created from",
         required=False,
+        validators=[LAST_FILTER_DATE],
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter the date as YYYY-MM-DD."},
     )
     created_to = forms.DateField(
         label="Created until",
         required=False,
+        validators=[LAST_FILTER_DATE],
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter the date as YYYY-MM-DD."},
     )

@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 # Digits with optional thousands separators ("1,200") or none ("1200"), and an
 # optional "$" in front.
 _DOLLARS_RE = re.compile(
-    r"^\$?(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?$"
+    r"^\$?(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<cents>\d{1,2}))?$", re.ASCII
 )
 # Team amounts are PositiveIntegerFields, signed 32-bit columns.
 MAX_AMOUNT_CENTS = 2_147_483_647

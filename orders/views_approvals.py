@@ -117,8 +117,9 @@ def _decide(request: HttpRequest, pk: int, *, approve: bool) -> HttpResponse:
         error = ApprovalError(" ".join(form.errors["comment"]))
         return _decision_failed(request, order, form, error)
     comment = form.cleaned_data["comment"]
-    # The version of the order the approver saw; a stale one is refused.
-    seen_version = request.POST.get("version") or None
+    # The version of the order the approver saw; the service refuses a stale
+    # or missing one, so nobody decides on a price they were not shown.
+    seen_version = request.POST.get("version", "")
     try:
         if approve:
             approvals.approve(

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
-from orders.filters import OrderFilterForm
+from orders.filters import LAST_FILTER_DATE, OrderFilterForm
 from orders.models import Team
 from reports.queries import ReportScope
 
@@ -23,10 +23,13 @@ class ReportFilterForm(forms.Form):
     """
 
     start = forms.DateField(
-        label="From", widget=forms.DateInput(attrs={"type": "date"})
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[LAST_FILTER_DATE],
     )
     end = forms.DateField(
         label="To",
+        validators=[LAST_FILTER_DATE],
         help_text="Both dates are included.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )

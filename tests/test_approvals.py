@@ -765,7 +765,7 @@ def test_htmx_approve_returns_row(waiting_order, people, client_for):
 
     response = client.post(
         f"/orders/{waiting_order.pk}/approve/",
-        {"comment": "Go ahead."},
+        {"comment": "Go ahead.", "version": waiting_order.version},
         headers={"HX-Request": "true"},
     )
 
@@ -781,10 +781,13 @@ def test_htmx_approve_returns_row(waiting_order, people, client_for):
 def test_reject_without_comment_view(waiting_order, people, client_for):
     client = client_for(people["approver"])
 
-    plain = client.post(f"/orders/{waiting_order.pk}/reject/", {"comment": " "})
+    version = waiting_order.version
+    plain = client.post(
+        f"/orders/{waiting_order.pk}/reject/", {"comment": " ", "version": version}
+    )
     htmx = client.post(
         f"/orders/{waiting_order.pk}/reject/",
-        {"comment": ""},
+        {"comment": "", "version": version},
         headers={"HX-Request": "true"},
     )
 
@@ -815,7 +818,11 @@ def test_plain_approve_redirects_to_next(waiting_order, people, client_for):
 
     response = client.post(
         f"/orders/{waiting_order.pk}/approve/",
-        {"comment": "", "next": f"/orders/{waiting_order.pk}/"},
+        {
+            "comment": "",
+            "next": f"/orders/{waiting_order.pk}/",
+            "version": waiting_order.version,
+        },
     )
 
     assert response.status_code == 302

@@ -92,9 +92,9 @@ MATRIX = [
     Row("orders:order-copy",                  "POST", "failed", "302 302 302 404 302"),
     Row("orders:approval-queue",              "GET",  "",      "403 200 200 403 302"),
     Row("orders:order-approve",               "POST", "waiting", "403 302 302 404 302",
-        data={"comment": "Fine."}),
+        data={"comment": "Fine.", "version": "waiting.version"}),
     Row("orders:order-reject",                "POST", "waiting", "403 302 302 404 302",
-        data={"comment": "Too expensive."}),
+        data={"comment": "Too expensive.", "version": "waiting.version"}),
     Row("orders:team-detail",                 "GET",  "",      "403 403 200 403 302"),
     Row("orders:team-member-add",             "POST", "",      "403 403 302 403 302",
         data={"username": "newcomer", "role": "requester"}),
@@ -219,11 +219,18 @@ def _request(client: Client, row: Row, world: dict[str, Any]):
         url = f"{url}?{row.query}"
     if row.method == "GET":
         return client.get(url)
-    data = {
-        key: world["facilities"].pk if value == "facilities" else value
-        for key, value in row.data.items()
-    }
+    data = {key: _value(world, value) for key, value in row.data.items()}
     return client.post(url, data)
+
+
+def _value(world: dict[str, Any], value: str) -> Any:
+    """Resolve "facilities" to that team's id and "waiting.version" to a version."""
+    if value == "facilities":
+        return world["facilities"].pk
+    if value == "waiting.version":
+        world["waiting"].refresh_from_db()
+        return world["waiting"].version
+    return value
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -356,8 +357,11 @@ def test_reconcile_without_zinc_order_allows_paying_again(sandbox, make_order, u
     placement.submit_order(order, actor=user)
     attempt = _stripe_attempt(order)
     # Simulate a crash after the attempt was marked UNKNOWN but before the
-    # paid request left this machine.
-    PaymentAttempt.objects.filter(pk=attempt.pk).update(state=State.UNKNOWN)
+    # paid request left this machine, longer ago than the reconcile grace.
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(
+        state=State.UNKNOWN,
+        updated_at=timezone.now() - placement.RECONCILE_GRACE - timedelta(minutes=1),
+    )
     order.transition_to(Order.Status.PAYMENT_UNKNOWN)
 
     reconciled = placement.reconcile_unknown(order, actor=user)

@@ -293,11 +293,21 @@ def _decide(
 
 
 def _check_version(order: Order, seen_version: str | None) -> None:
-    if seen_version is not None and seen_version != order.version:
-        raise OrderChanged(
-            "The order changed after you opened it: its max price is now "
-            f"${order.max_price_cents / 100:,.2f}. Review it again before deciding."
+    """Refuse a decision made on another version of the order.
+
+    None means the caller showed no page (tests, scripts); an empty string is
+    a form without the version field, such as a page from before it existed.
+    """
+    if seen_version is None or seen_version == order.version:
+        return
+    if not seen_version:
+        raise ApprovalError(
+            "The form is out of date. Reload the page and decide again."
         )
+    raise OrderChanged(
+        "The order changed after you opened it: its max price is now "
+        f"${order.max_price_cents / 100:,.2f}. Review it again before deciding."
+    )
 
 
 def approve(

@@ -9,7 +9,6 @@ and change is written to the audit log.
 """
 
 import logging
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,8 +180,9 @@ def update_draft(
     The stored request body and Zinc's last validation errors no longer match
     the order, so both are cleared, and challenges still on offer (or waiting
     for a card's authentication step) are marked SUPERSEDED so that nobody pays
-    for the old contents. The idempotency key is
-    renewed, because Zinc would reject a reused key that arrives with a new body.
+    for the old contents. The idempotency key stays: Zinc creates at most one
+    order per key, so should an earlier paid request still land, a later one
+    for the edited order is answered 409 instead of charging a second time.
     Raises ComposeError for an order that is no longer editable.
     """
     if not order.is_editable:
@@ -228,8 +228,6 @@ def update_draft(
         "request_sent_at": None,
         "validation_errors": {},
     }
-    if order.request_body:
-        changes["idempotency_key"] = str(uuid.uuid4())
     if order.status == Order.Status.DRAFT:
         for name, value in changes.items():
             setattr(order, name, value)
@@ -244,7 +242,13 @@ def update_draft(
         )
     superseded = PaymentAttempt.objects.filter(
         order=order,
-        state__in=[PaymentAttempt.State.OFFERED, PaymentAttempt.State.ACTION_REQUIRED],
+        # A SETTLING attempt here was abandoned (payment_in_flight said so);
+        # superseding it stops a late settle from sending the old body.
+        state__in=[
+            PaymentAttempt.State.OFFERED,
+            PaymentAttempt.State.ACTION_REQUIRED,
+            PaymentAttempt.State.SETTLING,
+        ],
     ).update(state=PaymentAttempt.State.SUPERSEDED)
     _replace_items(order, items)
     if edits:

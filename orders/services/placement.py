@@ -29,7 +29,8 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from orders import crypto, mpp, stripe_payments
-from orders.models import Order, OrderEvent, PaymentAttempt, StaleOrder
+from orders.models import Order, OrderEvent, PaymentAttempt, StaleOrder, Team
+from orders.services import policy
 from orders.zinc import (
     OrderCreate,
     ZincClient,
@@ -49,6 +50,9 @@ EXPIRY_MARGIN = timedelta(seconds=15)
 # An attempt stuck in SETTLING this long was abandoned before its credential
 # was sent (the state changes to UNKNOWN first), so it may be claimed again.
 SETTLING_TIMEOUT = timedelta(minutes=2)
+# A 402 to the unpaid re-send proves that a lost paid request created no
+# order only once that request cannot still be running at Zinc.
+RECONCILE_GRACE = timedelta(minutes=15)
 # Attempt states in which money may have moved or is about to.
 IN_FLIGHT = (State.SETTLING, State.SUCCEEDED, State.UNKNOWN)
 
@@ -436,6 +440,16 @@ def _claim(
             return SettleResult(
                 "busy", "A payment for this order is already in progress."
             )
+        # Claims of one team run one at a time, so the budget check below
+        # sees every payment that started before it.
+        Team.objects.select_for_update().filter(pk=locked.team_id).first()
+        attempt = locked.payment_attempts.filter(pk=attempt_id).first()
+        over_budget = policy.budget_blocks_payment(
+            locked, attempt.amount if attempt else 0
+        )
+        if over_budget:
+            logger.info("Payment of order %s refused: over budget", order.pk)
+            return SettleResult("failed", over_budget)
         claimed = PaymentAttempt.objects.filter(
             pk=attempt_id, order=order, state__in=from_states
         ).update(state=State.SETTLING, updated_at=now)
@@ -512,12 +526,46 @@ def _check_payable(order: Order, attempt: PaymentAttempt) -> SettleResult | None
     return None
 
 
+def _mark_sending(order: Order, attempt: PaymentAttempt) -> bool:
+    """Move the claimed attempt to UNKNOWN just before its paid request leaves.
+
+    The move is conditional, under the order's row lock: an edit that
+    superseded an abandoned SETTLING attempt, or changed the body, wins, and
+    the stale settle then sends nothing.
+    """
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().filter(pk=order.pk).first()
+        if (
+            locked is None
+            or locked.status != Status.AWAITING_PAYMENT
+            or locked.request_body != order.request_body
+        ):
+            return False
+        moved = PaymentAttempt.objects.filter(
+            pk=attempt.pk, state=State.SETTLING
+        ).update(state=State.UNKNOWN, updated_at=timezone.now())
+    attempt.state = State.UNKNOWN
+    return moved == 1
+
+
 def _send_paid_request(
     order: Order, attempt: PaymentAttempt, spt: str, *, actor: Any
 ) -> SettleResult:
     authorization = mpp.build_credential(attempt.www_authenticate, {"spt": spt})
     # From here on the outcome is unknown until Zinc responds.
-    _release(attempt, State.UNKNOWN, "", "")
+    if not _mark_sending(order, attempt):
+        stripe_payments.revoke_token(spt)
+        logger.warning(
+            "Order %s changed while attempt %s was settling; nothing was sent",
+            order.pk,
+            attempt.pk,
+        )
+        return SettleResult(
+            "failed",
+            "The order changed while it was being paid, so nothing was charged. "
+            "Reload the page.",
+            attempt,
+        )
     with ZincClient() as client:
         try:
             response = client.post_agent_order(
@@ -727,8 +775,9 @@ def reconcile_unknown(order: Order, *, actor: Any) -> SettleResult:
     """Find out whether an order whose payment outcome is unknown exists at Zinc.
 
     Sends the same body unpaid: a 409 means Zinc holds the order (paid, but its
-    order key was lost with the connection); a 402 means no order exists for
-    this key, so the payer may pay a fresh challenge by hand. Nothing is paid.
+    order key was lost with the connection); a 402 more than RECONCILE_GRACE
+    after the lost request means no order exists for this key, so the payer
+    may pay a fresh challenge by hand. Nothing is paid.
     """
     if order.status != Status.PAYMENT_UNKNOWN:
         return SettleResult("failed", "This order's payment outcome is known.")
@@ -740,6 +789,17 @@ def reconcile_unknown(order: Order, *, actor: Any) -> SettleResult:
             return SettleResult("unknown", "Zinc could not be reached; try later.")
 
     unknown = order.payment_attempts.filter(state=State.UNKNOWN)
+    if (
+        response.status_code == 402
+        and unknown.filter(updated_at__gt=timezone.now() - RECONCILE_GRACE).exists()
+    ):
+        # The lost paid request may still be running at Zinc, so a 402 now
+        # proves nothing yet.
+        return SettleResult(
+            "unknown",
+            "Zinc has no order for this key yet, but the lost payment may still "
+            "be processing. ZincDash checks again later.",
+        )
     if response.status_code == 409:
         attempt = unknown.first()
         unknown.update(state=State.SUCCEEDED, settled_at=timezone.now())

@@ -37,11 +37,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import F, Q, Sum, Value
+from django.db.models import Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orders.models import Order, Team
+from orders.models import Membership, Order, PaymentAttempt, Team
 from orders.templatetags.money import cents
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,61 @@ def team_spend(
         ),
     )
     return TeamSpend(int(totals["spent"]), int(totals["committed"]))
+
+
+def budget_blocks_payment(order: Order, amount_cents: int) -> str:
+    """Return why paying ``amount_cents`` now would cross the budget, or "".
+
+    The check at submit time cannot see an order of the same team submitted
+    at the same moment, so the payment claim runs this one too, inside its
+    transaction: this month's paid spend, plus every other order of the team
+    whose payment is in flight, plus this payment. An order that a team admin
+    approved may go over the budget, as the ADMIN_APPROVAL policy allows.
+    """
+    team = order.team
+    budget = team.monthly_budget_cents
+    if budget is None or _approved_by_admin(order):
+        return ""
+    start, end = month_bounds()
+    in_flight = Exists(
+        PaymentAttempt.objects.filter(
+            order=OuterRef("pk"),
+            state__in=[PaymentAttempt.State.SETTLING, PaymentAttempt.State.UNKNOWN],
+        )
+    )
+    totals = (
+        Order.objects.filter(team=team)
+        .exclude(pk=order.pk)
+        .aggregate(
+            spent=Coalesce(
+                Sum("authorized_cents", filter=Q(paid_at__gte=start, paid_at__lt=end)),
+                Value(0),
+            ),
+            paying=Coalesce(
+                Sum(
+                    F("max_price_cents") + Value(settings.ZINC_FEE_CENTS),
+                    filter=Q(paid_at__isnull=True) & Q(in_flight),
+                ),
+                Value(0),
+            ),
+        )
+    )
+    total = int(totals["spent"]) + int(totals["paying"]) + amount_cents
+    if total <= budget:
+        return ""
+    return (
+        f"Paying {cents(amount_cents)} now would bring the team's month to "
+        f"{cents(total)}, over its monthly budget of {cents(budget)}, because "
+        "other orders were paid in the meantime."
+    )
+
+
+def _approved_by_admin(order: Order) -> bool:
+    if order.approved_by_id is None or order.approved_at is None:
+        return False
+    return Membership.objects.filter(
+        user_id=order.approved_by_id, team=order.team, role=Membership.Role.ADMIN
+    ).exists()
 
 
 def evaluate(order: Order, *, now: datetime | None = None) -> PolicyDecision:

@@ -61,6 +61,8 @@ REFUNDED_STATUSES = STOP_STATUSES
 # A 404 may be Zinc's replication lag right after payment, so it is retried
 # this many times in a row before polling stops.
 NOT_FOUND_MAX_FAILURES = 3
+# Shortest time between two immediate polls of one order.
+REFRESH_MIN_SECONDS = 5
 # Bounds for a Retry-After value, so a bad header can neither hammer Zinc nor
 # park an order for days.
 RETRY_AFTER_MIN_SECONDS = 1
@@ -139,16 +141,24 @@ def _claim_rows(rows: list[tuple[int, datetime]], lease_until: datetime) -> list
 def claim_order(order_id: int, *, now: datetime | None = None) -> bool:
     """Reserve one open order for an immediate poll, whatever its schedule.
 
-    Returns False when the order is not being polled any more.
+    Returns False when the order is not being polled any more, is backing
+    off after an error, or was polled in the last REFRESH_MIN_SECONDS.
     """
     now = now or timezone.now()
     lease_until = now + timedelta(seconds=claim_lease_seconds(1))
-    updated = Order.objects.filter(
-        pk=order_id,
-        status__in=POLLED_STATUSES,
-        trackable=True,
-        next_poll_at__isnull=False,
-    ).update(next_poll_at=lease_until)
+    updated = (
+        Order.objects.filter(
+            pk=order_id,
+            status__in=POLLED_STATUSES,
+            trackable=True,
+            next_poll_at__isnull=False,
+        )
+        # After a 429 or a failure, Zinc's Retry-After or the backoff stands,
+        # and repeated clicks within REFRESH_MIN_SECONDS send one request.
+        .exclude(poll_failures__gt=0, next_poll_at__gt=now)
+        .exclude(last_polled_at__gt=now - timedelta(seconds=REFRESH_MIN_SECONDS))
+        .update(next_poll_at=lease_until)
+    )
     return updated == 1
 
 
