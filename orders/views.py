@@ -550,6 +550,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         if product_list_id.isdigit():
             product_list = access.get_product_list(request, int(product_list_id))
             rows = item_rows_from_items(product_list.items.all())
+            initial["product_list"] = product_list.pk
         form = OrderComposeForm(initial=initial, team=team, item_rows=rows)
         return _composer_response(request, form, None)
 

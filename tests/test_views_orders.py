@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from orders.models import (
     Address,
+    AuditEntry,
     Membership,
     Order,
     OrderEvent,
@@ -269,10 +270,64 @@ def test_order_detail_shows_tracking_events_and_attempts(
     assert (
         "https://tools.usps.com/go/TrackConfirmAction?tLabels=9400111" in response.text
     )
-    assert "pending → <strong>order_placed</strong>" in response.text
+    assert "Pending at Zinc → <strong>Placed</strong>" in response.text
     assert "$43.21" in response.text
     assert '<span class="state state-succeeded">Succeeded</span>' in response.text
     assert "spt_" not in response.text
+
+
+def test_order_detail_audit_trail_is_readable(member_client, team, user, address):
+    order = create_order(team, user, address, status=Order.Status.PENDING)
+    AuditEntry.objects.create(
+        action=AuditEntry.Action.CREATE,
+        team=team,
+        object_type="orders.order",
+        object_id=str(order.pk),
+        object_repr=str(order),
+        changes={
+            "items": [None, [{"url": SUCCESS_URL, "quantity": 2, "variants": []}]],
+            "max_price_cents": [None, 6000],
+            "shipping_address": [
+                None,
+                {
+                    "first_name": "Ada",
+                    "last_name": "Trial",
+                    "address_line1": "1 Test Way",
+                    "address_line2": None,
+                    "city": "Portland",
+                    "state": "OR",
+                    "postal_code": "97201",
+                    "country": "US",
+                },
+            ],
+        },
+    )
+    AuditEntry.objects.create(
+        action=AuditEntry.Action.PAYMENT,
+        team=team,
+        object_type="orders.order",
+        object_id=str(order.pk),
+        object_repr=str(order),
+        changes={
+            "status": ["awaiting_payment", "pending"],
+            "paid_at": [None, "2026-12-04T16:45:43.714088+00:00"],
+            "merchant_order_ids": [[], ["TEST-1", "TEST-2"]],
+            "api_key_encrypted": [None, "gAAAA-stored-by-an-old-version"],
+        },
+    )
+
+    response = member_client.get(reverse("orders:order-detail", args=[order.pk]))
+
+    assert response.status_code == 200
+    assert "<dt>Max price</dt><dd>— → $60.00</dd>" in response.text
+    assert f"<li>2 × {SUCCESS_URL}</li>" in response.text
+    assert "<dd>— → Ada Trial, 1 Test Way, Portland, OR 97201, US</dd>" in response.text
+    assert "<dt>Status</dt><dd>Awaiting payment → Pending at Zinc</dd>" in response.text
+    assert "<dd>— → 2026-12-04 16:45:43 UTC</dd>" in response.text
+    assert "<dt>Retailer order ids</dt><dd>— → TEST-1, TEST-2</dd>" in response.text
+    assert "gAAAA" not in response.text
+    assert "api_key" not in response.text.lower()
+    assert "awaiting_payment" not in response.text
 
 
 def test_order_detail_of_failed_order_gives_advice(member_client, team, user):
@@ -539,6 +594,16 @@ def test_order_create_add_and_remove_item_rows(member_client, address):
     assert not Order.objects.exists()
 
 
+def test_composer_from_list_preselects_list(member_client, product_list):
+    response = member_client.get(
+        reverse("orders:order-create"), {"product_list": product_list.pk}
+    )
+
+    assert response.status_code == 200
+    assert f'<option value="{product_list.pk}" selected>' in response.text
+    assert response.text.count('name="item_url"') == 1
+
+
 def test_composer_foreign_list_is_404(member_client, other_product_list):
     response = member_client.get(
         reverse("orders:order-create"), {"product_list": other_product_list.pk}
@@ -582,7 +647,9 @@ def test_order_edit_returns_awaiting_payment_order_to_draft(
     attempt.refresh_from_db()
     assert order.status == Order.Status.DRAFT
     assert order.request_body == ""
-    assert order.idempotency_key != old_key
+    # The key stays, so a late paid request for the old body and a new one
+    # for the edited order can never both create an order at Zinc.
+    assert order.idempotency_key == old_key
     assert attempt.state == State.SUPERSEDED
     assert order.events.filter(
         from_status="awaiting_payment", to_status="draft"
@@ -724,8 +791,15 @@ def test_order_pay_page_renders_challenge(member_client, team, user, address):
     assert f'<script src="{settings.STRIPE_JS_URL}">' in response.text
     assert '<div id="payment-element"' in response.text
     assert "$51.00" in response.text
-    assert "51 <span" in response.text
-    assert "42431" in response.text
+    assert (
+        '<span class="mono">51.000000</span> '
+        '<span class="muted">(token with 6 decimals)</span>'
+    ) in response.text
+    assert (
+        '<abbr class="mono" title="0x20c0000000000000000000000000000000000000">'
+        "0x20c0…000000</abbr>"
+    ) in response.text
+    assert '<dd class="mono">42431</dd>' in response.text
 
 
 def test_order_pay_page_of_draft_redirects(member_client, team, user):

@@ -1,4 +1,4 @@
-"""Template filters that format money stored as integer minor units."""
+"""Template filters that format money stored as integer minor units, and token ids."""
 
 import logging
 from decimal import Decimal
@@ -27,13 +27,27 @@ def cents(value: int | None, currency: str = "usd") -> str:
 
 
 @register.filter
-def base_units(value: int | None, decimals: int = 2) -> str:
-    """Format an amount in a token's base units, e.g. 4900000 with 6 decimals as 4.9.
+def token_amount(value: int | None, decimals: int = 6) -> str:
+    """Format base units with all of the token's decimals: 61000000 with 6 is 61.000000.
 
-    Trailing zeros are dropped, because token amounts have no fixed display scale.
+    Every decimal is kept, so the reader sees the token's scale and cannot
+    mistake the amount for a count of base units.
     """
     if value is None or value == "":
         return "—"
-    amount = Decimal(int(value)).scaleb(-int(decimals))
-    text = format(amount.normalize(), "f")
-    return text
+    places = int(decimals)
+    amount = Decimal(int(value)).scaleb(-places)
+    return f"{amount:,.{places}f}"
+
+
+@register.filter
+def short_address(value: str, keep: int = 6) -> str:
+    """Shorten a long hex address to its start and end: 0x20c000…000000.
+
+    Templates put the full address in a title attribute next to it.
+    """
+    text = str(value or "")
+    keep = int(keep)
+    if len(text) <= 2 * keep + 3:
+        return text
+    return f"{text[:keep]}…{text[-keep:]}"

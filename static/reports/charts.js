@@ -12,7 +12,14 @@
   }
 
   function optionsFor(type, unit) {
-    var options = { responsive: true, maintainAspectRatio: true, aspectRatio: 2 };
+    // The charts are drawn without animation, because an animated doughnut
+    // looks broken until its sweep ends.
+    var options = {
+      responsive: true,
+      maintainAspectRatio: true,
+      aspectRatio: 2,
+      animation: false,
+    };
     if (type === "doughnut") {
       options.plugins = { legend: { position: "right" } };
       return options;
@@ -34,15 +41,51 @@
     return options;
   }
 
+  function hasData(data) {
+    return (data.datasets || []).some(function (dataset) {
+      return (dataset.data || []).some(function (value) {
+        return value !== 0 && value !== null;
+      });
+    });
+  }
+
+  function showEmpty(canvas) {
+    var message = document.createElement("p");
+    message.className = "chart-empty";
+    message.textContent = "No data for this period.";
+    canvas.replaceWith(message);
+  }
+
+  // A doughnut with one non-zero slice would show the slice's white border as
+  // a seam at 12 o'clock, so that case is drawn without borders.
+  function dropSeam(data) {
+    data.datasets.forEach(function (dataset) {
+      var slices = dataset.data.filter(function (value) {
+        return value > 0;
+      });
+      if (slices.length === 1) {
+        dataset.borderWidth = 0;
+      }
+    });
+  }
+
   function draw(canvas) {
     var source = document.getElementById(canvas.dataset.chartSource);
     if (source === null) {
       return;
     }
     var type = canvas.dataset.chartType;
+    var data = JSON.parse(source.textContent);
+    if (!hasData(data)) {
+      showEmpty(canvas);
+      return;
+    }
+    if (type === "doughnut") {
+      dropSeam(data);
+    }
     new window.Chart(canvas, {
       type: type,
-      data: JSON.parse(source.textContent),
+      data: data,
       options: optionsFor(type, canvas.dataset.chartUnit),
     });
   }

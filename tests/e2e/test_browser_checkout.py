@@ -312,3 +312,38 @@ def test_pages_render_key_elements(page: Page, live_server, saved_address, membe
     expect(page.get_by_label("Item 1: product URL")).to_have_value(
         SHOP + "test-out-of-stock"
     )
+
+
+def test_phone_width_pages_fit_screen(browser, live_server, saved_address, member):
+    order = Order.objects.create(
+        team=saved_address.team,
+        created_by=member,
+        address=saved_address,
+        shipping_address=saved_address.to_zinc(),
+        max_price_cents=5000,
+        po_number="PO-A-LONG-PURCHASE-ORDER-REFERENCE-0001",
+        status=Order.Status.ORDER_FAILED,
+        error_type="product_out_of_stock",
+    )
+    order.items.create(url=SHOP + "test-out-of-stock", quantity=1)
+    paths = ["/", f"/orders/{order.pk}/", "/orders/new/", "/product-lists/"]
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        log_in(page, live_server.url)
+        widths = {}
+        for path in paths:
+            page.goto(live_server.url + path)
+            widths[path] = page.evaluate("document.documentElement.scrollWidth")
+        page.goto(live_server.url + "/")
+        wrapper = page.locator("#order-table .table-scroll")
+        wrapper_box = wrapper.bounding_box()
+        table_width = wrapper.evaluate("element => element.scrollWidth")
+    finally:
+        context.close()
+
+    assert widths == dict.fromkeys(paths, 390)
+    assert wrapper_box is not None
+    assert wrapper_box["width"] <= 390
+    # The table is wider than the screen and scrolls inside its wrapper.
+    assert table_width > wrapper_box["width"]

@@ -92,6 +92,18 @@ def test_report_charts_are_drawn(page: Page, live_server, report_data):
     assert csp_errors == [], csp_errors
 
 
+def test_report_without_failures_says_no_data(page: Page, live_server, report_data):
+    Order.objects.filter(status=Order.Status.ORDER_FAILED).delete()
+
+    log_in(page, live_server.url, "/reports/")
+
+    page.wait_for_function(CANVAS_DRAWN, arg="status-chart", timeout=10_000)
+    assert page.locator("#failure-chart").count() == 0
+    assert page.locator(".chart-empty").all_inner_texts() == [
+        "No data for this period."
+    ]
+
+
 def test_report_csv_download(page: Page, live_server, report_data):
     log_in(page, live_server.url, "/reports/")
 
