@@ -272,5 +272,8 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         "stripe": {"level": "WARNING"},
+        # The worker logs two lines per task run at INFO, every few seconds.
+        "django.tasks": {"level": "WARNING"},
+        "django_tasks_db": {"level": "WARNING"},
     },
 }

@@ -415,7 +415,8 @@ def _status_message(status: str, data: OrderResponse) -> str:
         return f"Zinc could not place the order: {reason}."
     if status == Status.CANCELLED_BY_RETAILER:
         return "The retailer cancelled the order after it was placed."
-    return f"Zinc reports the order as {Order.Status(status).label.lower()}."
+    label = Order.Status(status).label.removesuffix(" at Zinc").lower()
+    return f"Zinc reports the order as {label}."
 
 
 def _status_event_data(data: OrderResponse, status: str) -> dict[str, Any]:
