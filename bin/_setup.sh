@@ -43,12 +43,13 @@ ensure_venv() {
   fi
 }
 
-# Debian packages the tests need: Chromium for the browser tests and
-# redis-server for the RQ worker test.
+# Debian packages the tests need: Chromium for the browser tests,
+# redis-server for the RQ worker test and PostgreSQL for the second pass.
 ensure_debian_packages() {
   local missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null 2>&1; then
     echo "error: install these Debian packages first: ${missing[*]}" >&2
