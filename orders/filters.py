@@ -122,6 +122,6 @@ def _search_condition(search: str) -> Q:
         | Q(pk__in=matching_orders)
     )
     number = search.removeprefix("#")
-    if number.isdigit():
+    if number.isascii() and number.isdigit():
         condition |= Q(pk=int(number))
     return condition

@@ -547,7 +547,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         initial = {name: request.GET.get(name, "") for name in ["address", "max_price"]}
         rows = None
         product_list_id = request.GET.get("product_list", "")
-        if product_list_id.isdigit():
+        if product_list_id.isascii() and product_list_id.isdigit():
             product_list = access.get_product_list(request, int(product_list_id))
             rows = item_rows_from_items(product_list.items.all())
             initial["product_list"] = product_list.pk

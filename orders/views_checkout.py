@@ -86,7 +86,7 @@ def order_pay(request: HttpRequest, pk: int) -> HttpResponse:
 def _posted_attempt_id(request: HttpRequest, order: Order) -> int | None:
     """Return the posted attempt id if it names a challenge of ``order``."""
     raw = request.POST.get("attempt_id", "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         return None
     attempt_id = int(raw)
     if not order.payment_attempts.filter(pk=attempt_id).exists():

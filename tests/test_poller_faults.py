@@ -58,7 +58,8 @@ def test_rate_limit_honours_retry_after(sandbox, client, order):
     assert result.outcome == "rate_limited"
     assert 6 <= seconds_until(order.next_poll_at) <= 7
     assert order.status == Status.PENDING
-    assert order.poll_failures == 0
+    # Counted as a failure, so that Refresh now waits out Retry-After too.
+    assert order.poll_failures == 1
     assert (
         order.poll_error == "Zinc asked us to slow down; checking again in 7 seconds."
     )

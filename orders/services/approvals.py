@@ -182,9 +182,10 @@ def request_approval_or_submit(order: Order, *, actor: Any) -> SubmitOutcome:
             "sent. Edit it first, or reload the page."
         )
 
-    # NOTE: two orders of one team sent at the same moment can both pass the
-    # budget, because an order counts as committed only once Zinc's 402 is
-    # stored. The window is one unpaid request's round trip.
+    # Two orders of one team sent at the same moment can both pass here,
+    # because an order counts as committed only once Zinc's 402 is stored;
+    # the payment claim checks the budget again under the team's row lock
+    # (policy.budget_blocks_payment), so they cannot both be paid over it.
     decision = policy.evaluate(order)
     if decision.blocked:
         logger.info("Order %s blocked by team %s budget", order.pk, order.team_id)
@@ -199,6 +200,21 @@ def request_approval_or_submit(order: Order, *, actor: Any) -> SubmitOutcome:
 
 
 def _send_for_approval(order: Order, decision: PolicyDecision, *, actor: Any) -> None:
+    try:
+        _queue_for_approval(order, decision, actor=actor)
+    except StaleOrder as exc:
+        # Another tab or user sent or changed the order first.
+        raise OrderNotSubmittable(
+            "The order was changed or sent from elsewhere; reload the page."
+        ) from exc
+    logger.info(
+        "Order %s waits for approval (admin required: %s)",
+        order.pk,
+        decision.requires_admin,
+    )
+
+
+def _queue_for_approval(order: Order, decision: PolicyDecision, *, actor: Any) -> None:
     with transaction.atomic():
         if order.status == Status.APPROVED:
             # The approval no longer covers the order (the budget filled up
@@ -223,14 +239,18 @@ def _send_for_approval(order: Order, decision: PolicyDecision, *, actor: Any) ->
         approval_notifications.order_waiting_for_approval(
             order, admins_only=decision.requires_admin, reasons=decision.reasons
         )
-    logger.info(
-        "Order %s waits for approval (admin required: %s)",
-        order.pk,
-        decision.requires_admin,
-    )
 
 
 # --- deciding ---------------------------------------------------------------
+
+
+def _edited_by(order: Order, actor: Any) -> bool:
+    """Return True if ``actor`` changed the order's contents at any time."""
+    return (
+        audit.entries_for(order)
+        .filter(actor=actor, action__in=[Action.CREATE, Action.CHANGE])
+        .exists()
+    )
 
 
 def _check_can_decide(order: Order, actor: Any) -> Membership:
@@ -243,6 +263,10 @@ def _check_can_decide(order: Order, actor: Any) -> Membership:
     if order.created_by_id == actor.pk:
         raise SelfApprovalRefused(
             "You created this order, so another approver must decide on it."
+        )
+    if _edited_by(order, actor):
+        raise SelfApprovalRefused(
+            "You edited this order, so another approver must decide on it."
         )
     if order.status != Status.AWAITING_APPROVAL:
         raise OrderNotAwaitingApproval(

@@ -50,6 +50,10 @@ EXPIRY_MARGIN = timedelta(seconds=15)
 # An attempt stuck in SETTLING this long was abandoned before its credential
 # was sent (the state changes to UNKNOWN first), so it may be claimed again.
 SETTLING_TIMEOUT = timedelta(minutes=2)
+# How long after a paid request leaves the poller checks its outcome, in case
+# the process that sent it never records the answer. Longer than any read
+# timeout, so a live request always answers first.
+RECOVERY_DELAY = timedelta(minutes=5)
 # A 402 to the unpaid re-send proves that a lost paid request created no
 # order only once that request cannot still be running at Zinc.
 RECONCILE_GRACE = timedelta(minutes=15)
@@ -250,9 +254,16 @@ def _store_challenges(
         )
     now = timezone.now()
     with transaction.atomic():
+        # Lock the row (PostgreSQL), then read it into the caller's object.
+        list(Order.objects.select_for_update().filter(pk=order.pk).values("pk"))
         order.refresh_from_db()
-        if order.status not in {Status.DRAFT, Status.APPROVED, Status.AWAITING_PAYMENT}:
-            return SubmitResult(False, message="The order changed; reload the page.")
+        if not _body_is_current(order, body):
+            logger.info("Order %s changed while its request was at Zinc", order.pk)
+            return SubmitResult(
+                False,
+                message="The order changed while it was being sent, so nothing was "
+                "stored. Review it and send it again.",
+            )
         order.payment_attempts.filter(
             state__in=[State.OFFERED, State.ACTION_REQUIRED]
         ).update(state=State.SUPERSEDED, updated_at=now)
@@ -283,6 +294,22 @@ def _store_challenges(
             )
     logger.info("Order %s received %d payment challenges", order.pk, len(attempts))
     return SubmitResult(True, message="Zinc accepted the order.", attempts=attempts)
+
+
+def _body_is_current(order: Order, body: bytes) -> bool:
+    """Return True if ``body`` still describes ``order`` as it is now.
+
+    An edit saved while the unpaid request was at Zinc must win: storing the
+    challenges would freeze the old body, and the paid retry would buy it.
+    """
+    if order.status == Status.AWAITING_PAYMENT:
+        return order.request_body == body.decode()
+    if order.status not in {Status.DRAFT, Status.APPROVED}:
+        return False
+    try:
+        return build_request(order).to_body() == body
+    except ValidationError:
+        return False
 
 
 def _attempt_from_challenge(
@@ -544,8 +571,21 @@ def _mark_sending(order: Order, attempt: PaymentAttempt) -> bool:
         moved = PaymentAttempt.objects.filter(
             pk=attempt.pk, state=State.SETTLING
         ).update(state=State.UNKNOWN, updated_at=timezone.now())
+        if moved == 1:
+            # Should this process die before Zinc's answer is recorded, the
+            # poller finds the order then and asks Zinc whether it holds it.
+            Order.objects.filter(pk=order.pk).update(
+                next_poll_at=timezone.now() + RECOVERY_DELAY
+            )
     attempt.state = State.UNKNOWN
     return moved == 1
+
+
+def _cancel_recovery_poll(order: Order) -> None:
+    """Drop the poll that _mark_sending scheduled, once the outcome is known."""
+    Order.objects.filter(pk=order.pk, status=Status.AWAITING_PAYMENT).update(
+        next_poll_at=None
+    )
 
 
 def _send_paid_request(
@@ -574,6 +614,7 @@ def _send_paid_request(
         except ZincTransportError as exc:
             if not exc.sent:
                 _release(attempt, State.OFFERED, "connection_failed", str(exc))
+                _cancel_recovery_poll(order)
                 stripe_payments.revoke_token(spt)
                 return SettleResult(
                     "failed",
@@ -591,6 +632,7 @@ def _send_paid_request(
     if status in {400, 422}:
         errors = _errors_from_zinc(error)
         _release(attempt, State.FAILED, error.code, error.message)
+        _cancel_recovery_poll(order)
         _store_validation_errors(order, errors)
         stripe_payments.revoke_token(spt)
         return SettleResult(
@@ -711,6 +753,7 @@ def _record_declined(
     """Handle a 402 to a paid retry: the payment failed and nothing was placed."""
     code, reason = _payment_failure(response)
     expired = code.endswith("payment-expired")
+    _cancel_recovery_poll(order)
     _release(
         attempt,
         State.EXPIRED if expired else State.DECLINED,
@@ -800,6 +843,19 @@ def reconcile_unknown(order: Order, *, actor: Any) -> SettleResult:
             "Zinc has no order for this key yet, but the lost payment may still "
             "be processing. ZincDash checks again later.",
         )
+    try:
+        with transaction.atomic():
+            return _apply_reconcile_answer(order, unknown, response, actor=actor)
+    except StaleOrder:
+        # A worker and a Refresh now click reconciled at the same moment; the
+        # other one already applied Zinc's answer.
+        order.refresh_from_db()
+        return SettleResult("unknown", "The order was updated meanwhile; reload.")
+
+
+def _apply_reconcile_answer(
+    order: Order, unknown: Any, response: httpx.Response, *, actor: Any
+) -> SettleResult:
     if response.status_code == 409:
         attempt = unknown.first()
         unknown.update(state=State.SUCCEEDED, settled_at=timezone.now())

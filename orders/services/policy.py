@@ -125,12 +125,16 @@ def budget_blocks_payment(order: Order, amount_cents: int) -> str:
     The check at submit time cannot see an order of the same team submitted
     at the same moment, so the payment claim runs this one too, inside its
     transaction: this month's paid spend, plus every other order of the team
-    whose payment is in flight, plus this payment. An order that a team admin
-    approved may go over the budget, as the ADMIN_APPROVAL policy allows.
+    whose payment is in flight, plus this payment. Under the ADMIN_APPROVAL
+    policy an order that a team admin approved may go over the budget; under
+    BLOCK nothing may.
     """
     team = order.team
     budget = team.monthly_budget_cents
-    if budget is None or _approved_by_admin(order):
+    if budget is None:
+        return ""
+    admin_may_exceed = team.over_budget_policy == Team.OverBudgetPolicy.ADMIN_APPROVAL
+    if admin_may_exceed and _approved_by_admin(order):
         return ""
     start, end = month_bounds()
     in_flight = Exists(

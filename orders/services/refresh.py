@@ -32,6 +32,7 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderItem,
+    PaymentAttempt,
     StaleOrder,
     TrackingNumber,
 )
@@ -55,7 +56,13 @@ STOP_STATUSES = frozenset(
 OPEN_STATUSES = frozenset({Status.PENDING, Status.IN_PROGRESS})
 # Statuses in which an order may still be polled. An order whose payment
 # outcome is unknown is "polled" by asking Zinc whether it holds the order.
-POLLED_STATUSES = OPEN_STATUSES | {Status.ORDER_PLACED, Status.PAYMENT_UNKNOWN}
+# An order still awaiting payment is due only when a paid request was sent
+# but its answer was never recorded (placement._mark_sending).
+POLLED_STATUSES = OPEN_STATUSES | {
+    Status.ORDER_PLACED,
+    Status.PAYMENT_UNKNOWN,
+    Status.AWAITING_PAYMENT,
+}
 # Statuses that end with a full refund of the authorised amount.
 REFUNDED_STATUSES = STOP_STATUSES
 # A 404 may be Zinc's replication lag right after payment, so it is retried
@@ -170,6 +177,8 @@ def poll_order(
 ) -> PollResult:
     """Fetch ``order`` from Zinc, apply the response and schedule the next poll."""
     now = now or timezone.now()
+    if order.status == Status.AWAITING_PAYMENT:
+        return _recover_unrecorded_payment(order, now)
     if order.status == Status.PAYMENT_UNKNOWN:
         return _reconcile(order, now)
     api_key = order.get_api_key()
@@ -216,6 +225,26 @@ def poll_now(order_id: int) -> PollResult | None:
         return None
     with ZincClient() as client:
         return poll_order_by_id(order_id, client)
+
+
+def _recover_unrecorded_payment(order: Order, now: datetime) -> PollResult:
+    """Handle an order whose paid request left but whose answer was not recorded."""
+    if not order.payment_attempts.filter(state=PaymentAttempt.State.UNKNOWN).exists():
+        _save_schedule(order, next_poll_at=None)
+        return _result(order, "not_pollable")
+    try:
+        order.transition_to(
+            Status.PAYMENT_UNKNOWN,
+            message="A paid request was sent but its answer was never recorded, "
+            "so ZincDash asks Zinc whether it holds the order.",
+        )
+    except StaleOrder:
+        order.refresh_from_db()
+        return _result(order, "changed")
+    logger.error(
+        "Order %s: recovering a paid request with no recorded answer", order.pk
+    )
+    return _reconcile(order, now)
 
 
 def _reconcile(order: Order, now: datetime) -> PollResult:
@@ -585,6 +614,9 @@ def next_poll_time(order: Order, now: datetime) -> datetime | None:
 
 
 def _past_max_age(order: Order, now: datetime) -> bool:
+    if order.status == Status.PAYMENT_UNKNOWN:
+        # Zinc may hold a charged order; checking never gives up on it.
+        return False
     started = order.paid_at or order.created_at
     return now - started > timedelta(seconds=settings.POLL_MAX_AGE_SECONDS)
 
@@ -673,6 +705,8 @@ def _rate_limited(order: Order, now: datetime, response: httpx.Response) -> Poll
         next_poll_at=_stop_or(order, now, now + timedelta(seconds=delay)),
         last_polled_at=now,
         poll_attempts=order.poll_attempts + 1,
+        # Counted as a failure so that Refresh now also waits (claim_order).
+        poll_failures=order.poll_failures + 1,
         poll_error=_truncate(
             f"Zinc asked us to slow down; checking again in {delay:.0f} seconds."
         ),
