@@ -1,49 +1,40 @@
-"""Refresh now must respect Zinc's Retry-After."""
+"""Refresh now must respect Zinc's Retry-After and the poller's backoff."""
+
+from datetime import timedelta
 
 import httpx
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
-from orders.models import Address, Membership, Order, OrderItem, PaymentAttempt, Team
-from orders.services import placement, refresh
+from orders.models import Membership, Order
+from orders.services import refresh
+from tests.poller_helpers import make_paid_order, make_requester
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
-SHOP = "https://zinc.com/shop/products/"
 CLICKS = 5
 
 
 @pytest.fixture
 def paid_order(sandbox):
-    user = get_user_model().objects.create_user("olivia", password="pw-olivia-123")
-    team = Team.objects.create(name="Facilities")
-    Membership.objects.create(user=user, team=team, role=Membership.Role.REQUESTER)
-    address = Address.objects.create(
-        team=team,
-        first_name="Olivia",
-        last_name="Ops",
-        address_line1="1 Market St",
-        city="San Francisco",
-        state="CA",
-        postal_code="94105",
-        phone_number="+14155550100",
+    user = make_requester()
+    order = make_paid_order(user)
+    Membership.objects.create(user=user, team=order.team)
+    return order, user
+
+
+@pytest.fixture
+def rate_limited_order(sandbox, paid_order):
+    """The paid order, just answered 429 with Retry-After 600 by Zinc."""
+    order, user = paid_order
+    sandbox.add_fault(
+        target="get_order",
+        kind="status_429",
+        retry_after=600,
+        order_id=order.zinc_order_id,
     )
-    order = Order.objects.create(
-        team=team,
-        created_by=user,
-        address=address,
-        shipping_address=address.to_zinc(),
-        max_price_cents=5000,
-    )
-    OrderItem.objects.create(order=order, url=SHOP + "test-success")
-    assert placement.submit_order(order, actor=user).accepted
-    attempt = order.payment_attempts.get(
-        method="stripe", state=PaymentAttempt.State.OFFERED
-    )
-    paid = placement.settle_payment(order, attempt.pk, "pm_card_visa", actor=user)
-    assert paid.outcome == "placed"
-    order.refresh_from_db()
+    result = refresh.poll_now(order.pk)
+    assert result.outcome == "rate_limited"
     return order, user
 
 
@@ -55,21 +46,29 @@ def _get_order_requests(sandbox, order: Order) -> int:
     return response.json()["count"]
 
 
-def test_refresh_now_waits_for_retry_after(sandbox, paid_order):
-    order, user = paid_order
-    sandbox.add_fault(
-        target="get_order",
-        kind="status_429",
-        retry_after=600,
-        order_id=order.zinc_order_id,
-    )
-    result = refresh.poll_now(order.pk)
-    assert result.outcome == "rate_limited"
+def test_refresh_now_waits_for_retry_after(sandbox, rate_limited_order):
+    order, user = rate_limited_order
     before = _get_order_requests(sandbox, order)
 
     client = Client()
     client.force_login(user)
     for _ in range(CLICKS):
         client.post(f"/orders/{order.pk}/refresh/")
+
+    assert _get_order_requests(sandbox, order) == before
+
+
+def test_refresh_now_after_debounce_still_waits(sandbox, rate_limited_order):
+    order, user = rate_limited_order
+    before = _get_order_requests(sandbox, order)
+    # Ten seconds later: past the 5 s debounce, far inside Retry-After 600.
+    order.refresh_from_db()
+    Order.objects.filter(pk=order.pk).update(
+        last_polled_at=order.last_polled_at - timedelta(seconds=10)
+    )
+
+    client = Client()
+    client.force_login(user)
+    client.post(f"/orders/{order.pk}/refresh/")
 
     assert _get_order_requests(sandbox, order) == before

@@ -51,8 +51,8 @@ EXPIRY_MARGIN = timedelta(seconds=15)
 # was sent (the state changes to UNKNOWN first), so it may be claimed again.
 SETTLING_TIMEOUT = timedelta(minutes=2)
 # How long after a paid request leaves the poller checks its outcome, in case
-# the process that sent it never records the answer. Longer than any read
-# timeout, so a live request always answers first.
+# the process that sent it never records the response. Longer than any read
+# timeout, so a live request always gets its response first.
 RECOVERY_DELAY = timedelta(minutes=5)
 # A 402 to the unpaid re-send proves that a lost paid request created no
 # order only once that request cannot still be running at Zinc.
@@ -475,7 +475,7 @@ def _claim(
             locked, attempt.amount if attempt else 0
         )
         if over_budget:
-            logger.info("Payment of order %s refused: over budget", order.pk)
+            logger.info("Payment of order %s rejected: over the team budget", order.pk)
             return SettleResult("failed", over_budget)
         claimed = PaymentAttempt.objects.filter(
             pk=attempt_id, order=order, state__in=from_states
@@ -572,7 +572,7 @@ def _mark_sending(order: Order, attempt: PaymentAttempt) -> bool:
             pk=attempt.pk, state=State.SETTLING
         ).update(state=State.UNKNOWN, updated_at=timezone.now())
         if moved == 1:
-            # Should this process die before Zinc's answer is recorded, the
+            # Should this process die before Zinc's response is recorded, the
             # poller finds the order then and asks Zinc whether it holds it.
             Order.objects.filter(pk=order.pk).update(
                 next_poll_at=timezone.now() + RECOVERY_DELAY
@@ -848,7 +848,7 @@ def reconcile_unknown(order: Order, *, actor: Any) -> SettleResult:
             return _apply_reconcile_answer(order, unknown, response, actor=actor)
     except StaleOrder:
         # A worker and a Refresh now click reconciled at the same moment; the
-        # other one already applied Zinc's answer.
+        # other one already applied Zinc's response.
         order.refresh_from_db()
         return SettleResult("unknown", "The order was updated meanwhile; reload.")
 

@@ -57,7 +57,7 @@ OPEN_STATUSES = frozenset({Status.PENDING, Status.IN_PROGRESS})
 # Statuses in which an order may still be polled. An order whose payment
 # outcome is unknown is "polled" by asking Zinc whether it holds the order.
 # An order still awaiting payment is due only when a paid request was sent
-# but its answer was never recorded (placement._mark_sending).
+# but its response was never recorded (placement._mark_sending).
 POLLED_STATUSES = OPEN_STATUSES | {
     Status.ORDER_PLACED,
     Status.PAYMENT_UNKNOWN,
@@ -228,14 +228,14 @@ def poll_now(order_id: int) -> PollResult | None:
 
 
 def _recover_unrecorded_payment(order: Order, now: datetime) -> PollResult:
-    """Handle an order whose paid request left but whose answer was not recorded."""
+    """Handle an order whose paid request left but whose response was not recorded."""
     if not order.payment_attempts.filter(state=PaymentAttempt.State.UNKNOWN).exists():
         _save_schedule(order, next_poll_at=None)
         return _result(order, "not_pollable")
     try:
         order.transition_to(
             Status.PAYMENT_UNKNOWN,
-            message="A paid request was sent but its answer was never recorded, "
+            message="A paid request was sent but its response was never recorded, "
             "so ZincDash asks Zinc whether it holds the order.",
         )
     except StaleOrder:
