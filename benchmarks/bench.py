@@ -232,7 +232,7 @@ def measure_pages(repeat: int) -> list[list[str]]:
                 timings.append(time.perf_counter() - started)
             queries = len(captured.captured_queries)
             if response.status_code != 200:
-                raise SystemExit(f"{url} answered {response.status_code}")
+                raise SystemExit(f"{url} responded with HTTP {response.status_code}")
         median_ms = statistics.median(timings) * 1000
         rows.append([name, str(queries), f"{median_ms:.1f} ms", url])
     return rows

@@ -66,8 +66,9 @@ def test_reconcile_during_slow_payment_charges_once(sandbox, order_and_user):
     order.refresh_from_db()
 
     if order.status == Order.Status.AWAITING_PAYMENT:
-        # The page says the earlier payment did not go through, and an
-        # awaiting-payment order may be edited, which renews its key.
+        # Should reconciliation wrongly report that the earlier payment did not
+        # go through, the payer may edit and pay again; the order keeps its
+        # idempotency key, so Zinc must not create or charge a second order.
         compose.update_draft(
             order,
             actor=user,

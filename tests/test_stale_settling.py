@@ -3,51 +3,24 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from orders import stripe_payments
 from orders.models import (
-    Address,
-    Membership,
     Order,
-    OrderItem,
     PaymentAttempt,
-    Team,
 )
 from orders.services import compose, placement
+from tests import test_reconcile_slow_payment
+
+# The same team, address and draft order as the slow-payment test; pytest
+# finds fixtures by module-level name.
+order_and_user = test_reconcile_slow_payment.order_and_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
 SHOP = "https://zinc.com/shop/products/"
 State = PaymentAttempt.State
-
-
-@pytest.fixture
-def order_and_user():
-    user = get_user_model().objects.create_user("olivia", password="pw-olivia-123")
-    team = Team.objects.create(name="Facilities")
-    Membership.objects.create(user=user, team=team, role=Membership.Role.ADMIN)
-    address = Address.objects.create(
-        team=team,
-        first_name="Olivia",
-        last_name="Ops",
-        address_line1="1 Market St",
-        city="San Francisco",
-        state="CA",
-        postal_code="94105",
-        phone_number="+14155550100",
-    )
-    order = Order.objects.create(
-        team=team,
-        created_by=user,
-        address=address,
-        shipping_address=address.to_zinc(),
-        max_price_cents=5000,
-        po_number="PO-1",
-    )
-    OrderItem.objects.create(order=order, url=SHOP + "test-success")
-    return order, user, address
 
 
 def test_slow_token_then_edit_charges_once(sandbox, order_and_user, monkeypatch):

@@ -242,7 +242,7 @@ def _recover_unrecorded_payment(order: Order, now: datetime) -> PollResult:
         order.refresh_from_db()
         return _result(order, "changed")
     logger.error(
-        "Order %s: recovering a paid request with no recorded answer", order.pk
+        "Order %s: recovering a paid request with no recorded response", order.pk
     )
     return _reconcile(order, now)
 
